@@ -1,0 +1,182 @@
+"""Measure wall time and peak memory of the course notebooks.
+
+Each notebook is executed top to bottom in a fresh ``python3`` kernel of the
+current environment (nbclient, working directory = the notebook's folder);
+executed notebooks are not written back to disk.
+
+* Wall time: from kernel start until the last cell is done.
+* Peak memory: the larger of (a) the kernel's own high-water mark ``VmHWM``
+  from /proc/<pid>/status, read just before the kernel is shut down (Linux
+  only), and (b) the largest RSS of the kernel plus its child processes,
+  sampled with psutil every 0.2 s.  MB means MiB (2**20 bytes).
+  If the kernel dies (e.g. killed for memory), only (b) is left: a lower bound.
+
+The budgets (3 min on a 2-core CPU, 1.5 GB; Binder kills kernels at 2 GB) are
+only reported, not enforced: the exit code is 0 even when over budget and 1
+only if a notebook failed to run (cell error, timeout, dead kernel).
+
+Usage: python benchmarks/run_notebooks.py [PATHS...] [--timeout S] [--json FILE]
+                                          [--budget-seconds 180] [--budget-mb 1536]
+"""
+import argparse
+import json
+import os
+import platform
+import sys
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+import psutil
+from jupyter_client.kernelspec import KernelSpec
+from jupyter_client.manager import AsyncKernelManager
+from nbclient import NotebookClient
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+MB = 2**20
+
+
+class RssSampler(threading.Thread):
+    """Background thread recording the max RSS of a process and its children."""
+
+    def __init__(self, pid, interval=0.2):
+        super().__init__(daemon=True)
+        self.proc, self.interval, self.peak = psutil.Process(pid), interval, 0
+        self.stopped = threading.Event()
+
+    def run(self):
+        while not self.stopped.is_set():
+            try:
+                procs = [self.proc, *self.proc.children(recursive=True)]
+                rss = 0
+                for p in procs:
+                    try:
+                        rss += p.memory_info().rss
+                    except psutil.NoSuchProcess:  # a child that just exited
+                        pass
+                self.peak = max(self.peak, rss)
+            except psutil.NoSuchProcess:  # the kernel itself is gone
+                return
+            self.stopped.wait(self.interval)
+
+    def stop(self):
+        self.stopped.set()
+        self.join()
+        return self.peak
+
+
+def vm_hwm_bytes(pid):
+    """The kernel's peak resident set size from /proc, or 0 if unavailable."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024  # value is in kB
+    except OSError:
+        pass
+    return 0
+
+
+def kernel_manager():
+    """A manager for the python3 kernel, guaranteed to run this interpreter."""
+    km = AsyncKernelManager(kernel_name="python3")
+    argv0 = km.kernel_spec.argv[0]
+    # jupyter_client itself swaps a bare "python"/"python3" for sys.executable.
+    aliases = {"python", f"python{sys.version_info[0]}", "python%d.%d" % sys.version_info[:2]}
+    if argv0 not in aliases and os.path.abspath(argv0) != os.path.abspath(sys.executable):
+        km._kernel_spec = KernelSpec(  # the python3 spec points elsewhere: override it
+            argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            display_name="Python 3", language="python")
+    return km
+
+
+def run_notebook(path, timeout):
+    """Execute one notebook; return (wall seconds, peak bytes, error or None)."""
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, km=kernel_manager(), timeout=timeout)
+    error = None
+    start = time.perf_counter()
+    with client.setup_kernel(cwd=str(path.parent), cleanup_kc=True):
+        pid = client.km.provisioner.pid
+        sampler = RssSampler(pid)
+        sampler.start()
+        try:
+            for index, cell in enumerate(client.nb.cells):
+                client.execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
+        except Exception as exc:  # cell error, timeout, dead kernel, ...
+            error = exc
+        wall = time.perf_counter() - start
+        peak = max(vm_hwm_bytes(pid), sampler.stop())  # kernel still alive here
+    return wall, peak, error
+
+
+def first_line(exc):
+    """One-line summary of why a notebook failed."""
+    ename, evalue = getattr(exc, "ename", None), getattr(exc, "evalue", None)
+    text = f"{ename}: {evalue}" if ename else f"{type(exc).__name__}: {exc}"
+    return (text.strip().splitlines() or [type(exc).__name__])[0]
+
+
+def find_notebooks(paths):
+    found = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found += sorted(n for n in p.rglob("*.ipynb") if ".ipynb_checkpoints" not in n.parts)
+        elif p.suffix == ".ipynb" and p.is_file():
+            found.append(p)
+        else:
+            print(f"warning: skipping {p} (not a notebook or folder)", file=sys.stderr)
+    return [n.resolve() for n in found]
+
+
+def display_name(path):
+    return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("paths", nargs="*", help="notebooks or folders (default: solutions lessons)")
+    parser.add_argument("--timeout", type=int, default=600, help="per-cell timeout in seconds")
+    parser.add_argument("--json", type=Path, help="also write the rows as JSON to this file")
+    parser.add_argument("--budget-seconds", type=float, default=180)
+    parser.add_argument("--budget-mb", type=float, default=1536)
+    args = parser.parse_args()
+
+    paths = args.paths or [REPO_ROOT / "solutions", REPO_ROOT / "lessons"]
+    notebooks = find_notebooks(paths)
+    if not notebooks:
+        parser.error("no notebooks found in " + ", ".join(map(str, paths)))
+
+    rows = []
+    for i, path in enumerate(notebooks, 1):
+        name = display_name(path)
+        print(f"[{i}/{len(notebooks)}] running {name} ...", file=sys.stderr, flush=True)
+        try:
+            wall, peak, error = run_notebook(path, args.timeout)
+        except Exception as exc:  # the kernel did not even start
+            wall, peak, error = 0.0, 0, exc
+        row = {"notebook": name, "wall_s": round(wall, 1), "peak_mb": round(peak / MB),
+               "within_budget": None if error else
+               wall <= args.budget_seconds and peak / MB <= args.budget_mb,
+               "error": first_line(error) if error else None}
+        rows.append(row)
+        print(f"    {row['wall_s']} s, {row['peak_mb']} MB" + (f", FAILED: {row['error']}" if error else ""),
+              file=sys.stderr, flush=True)
+
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    print(f"Machine: {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+          f"Keras backend: {backend}. Budgets: {args.budget_seconds:g} s (on 2 cores), "
+          f"{args.budget_mb:g} MB.\n")
+    print("| notebook | wall time (s) | peak memory (MB) | within budget |")
+    print("|---|---:|---:|---|")
+    for r in rows:
+        verdict = f"FAILED: {r['error']}" if r["error"] else ("yes" if r["within_budget"] else "NO")
+        print(f"| {r['notebook']} | {r['wall_s']:.1f} | {r['peak_mb']} | {verdict.replace('|', '/')} |")
+
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2) + "\n")
+    return 1 if any(r["error"] for r in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

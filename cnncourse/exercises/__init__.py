@@ -1,0 +1,1 @@
+"""One module of exercise checks per lesson (``lesson00``, ``lesson01``, ...)."""

@@ -1,0 +1,144 @@
+"""The figures the lessons read: learning curves, data overviews, per-class diagnostics.
+
+Each function draws a Matplotlib figure (shown by Jupyter when the cell ends) and returns
+nothing, so a cell that ends with a plot call shows the figure exactly once. Pass ``ax=``
+where offered to draw into a figure of your own.
+"""
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from sklearn.metrics import ConfusionMatrixDisplay, recall_score
+
+from cnncourse.training import TrainingResult
+
+_TITLES = {"loss": "loss (lower is better)", "accuracy": "accuracy"}
+
+
+def _new_axes(ax, figsize=(6, 4)):
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize, layout="constrained")
+    return ax
+
+
+def _check_results(results):
+    if not results:
+        raise ValueError("pass at least one TrainingResult, e.g. plot_history(baseline).")
+    for r in results:
+        if not isinstance(r, TrainingResult):
+            raise TypeError(f"expected TrainingResult objects (what train() returns), got {type(r).__name__}.")
+
+
+def plot_history(*results, metrics=("loss", "accuracy")):
+    """Learning curves of one or several runs: training solid, validation dashed, one colour per run."""
+    _check_results(results)
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 3.8), layout="constrained",
+                             squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        for i, r in enumerate(results):
+            epochs = np.arange(1, r.epochs + 1)
+            ax.plot(epochs, r.history[metric], color=f"C{i}", label=f"{r.name} (train)")
+            if f"val_{metric}" in r.history:
+                ax.plot(epochs, r.history[f"val_{metric}"], color=f"C{i}", linestyle="--",
+                        label=f"{r.name} (validation)")
+        ax.set(xlabel="epoch", title=_TITLES.get(metric, metric))
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.grid(alpha=0.3)
+    axes[0][-1].legend(fontsize="small")
+
+
+def compare(*results, metric="accuracy"):
+    """Runs side by side: one panel of curves each (same y-axis), and a table of final numbers."""
+    _check_results(results)
+    fig, axes = plt.subplots(1, len(results), figsize=(4.5 * len(results), 3.5), sharey=True,
+                             layout="constrained", squeeze=False)
+    for ax, r in zip(axes[0], results):
+        epochs = np.arange(1, r.epochs + 1)
+        ax.plot(epochs, r.history[metric], label="train")
+        ax.plot(epochs, r.history[f"val_{metric}"], linestyle="--", label="validation")
+        ax.set(title=r.name, xlabel="epoch")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel(metric)
+    axes[0][0].legend()
+    return comparison_table(*results)
+
+
+def comparison_table(*results):
+    """Final train/validation accuracy, their gap and the run time of each run, as a DataFrame."""
+    _check_results(results)
+    return pd.DataFrame([r.summary() for r in results]).set_index("run")
+
+
+def show_images(x, y, class_names, predicted=None, n=16, cols=8, title=None):
+    """A grid of the first ``n`` images with their labels; with ``predicted``, wrong
+    predictions are titled in red as "predicted (true)"."""
+    n = min(n, len(x))
+    if n == 0:
+        raise ValueError("no images to show: x is empty.")
+    rows = int(np.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(1.3 * cols, 1.45 * rows), layout="constrained",
+                             squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i >= n:
+            continue
+        ax.imshow(x[i])
+        if predicted is None:
+            ax.set_title(class_names[y[i]], fontsize=8)
+        else:
+            right = predicted[i] == y[i]
+            label = class_names[predicted[i]] if right else f"{class_names[predicted[i]]}\n({class_names[y[i]]})"
+            ax.set_title(label, fontsize=8, color="black" if right else "red")
+    if title:
+        fig.suptitle(title)
+
+
+def plot_class_counts(y, class_names, ax=None, title="images per class"):
+    """A bar chart of how many images each class has."""
+    ax = _new_axes(ax, (7, 3))
+    counts = np.bincount(y, minlength=len(class_names))
+    ax.bar(class_names, counts, color="C0")
+    ax.set(title=title, ylabel="images")
+    ax.tick_params(axis="x", rotation=45)
+
+
+def plot_pixel_histogram(x, ax=None, title="pixel values"):
+    """Histograms of the red, green and blue values of the images ``x``."""
+    ax = _new_axes(ax, (6, 3))
+    x = np.asarray(x)
+    if x.ndim != 4 or x.shape[-1] != 3:
+        raise ValueError(f"expected images of shape (N, height, width, 3), got {x.shape}.")
+    bins = np.linspace(x.min(), x.max(), 65)
+    for channel, colour in enumerate(("red", "green", "blue")):
+        ax.hist(x[..., channel].ravel(), bins=bins, color=colour, alpha=0.4, label=colour)
+    ax.set(title=title, xlabel="value", ylabel="count")
+    ax.legend()
+
+
+def plot_confusion_matrix(y_true, y_pred, class_names, ax=None, title="confusion matrix (rows: true class)"):
+    """Confusion matrix normalized per true class: row ``i`` says where images of class ``i`` went."""
+    ax = _new_axes(ax, (6.5, 5.5))
+    ConfusionMatrixDisplay.from_predictions(
+        y_true, y_pred, labels=range(len(class_names)), display_labels=class_names, normalize="true",
+        values_format=".2f", cmap="Blues", colorbar=False, ax=ax, text_kw={"fontsize": 7})
+    ax.tick_params(axis="x", rotation=45)
+    ax.set_title(title)
+
+
+def per_class_recall(y_true, y_pred, num_classes=10):
+    """The fraction of each class's images that the model labels correctly."""
+    return recall_score(y_true, y_pred, labels=range(num_classes), average=None, zero_division=0)
+
+
+def plot_per_class_recall(y_true, predictions, class_names, ax=None, title="recall per class"):
+    """Grouped bars of per-class recall; ``predictions`` maps a run name to its predicted labels."""
+    if not isinstance(predictions, dict):
+        raise TypeError("predictions must map a name to predicted labels, e.g. {'baseline': y_pred}.")
+    ax = _new_axes(ax, (8, 3.5))
+    width = 0.8 / len(predictions)
+    positions = np.arange(len(class_names))
+    for i, (name, y_pred) in enumerate(predictions.items()):
+        recall = per_class_recall(y_true, y_pred, len(class_names))
+        ax.bar(positions + (i - (len(predictions) - 1) / 2) * width, recall, width, label=name)
+    ax.set_xticks(positions, class_names, rotation=45)
+    ax.set(ylim=(0, 1), ylabel="recall", title=title)
+    ax.legend(fontsize="small")

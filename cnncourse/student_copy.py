@@ -1,0 +1,199 @@
+"""Generate the student notebooks in ``lessons/`` from the answer notebooks in ``solutions/``.
+
+Single-source rule: only ``solutions/*.ipynb`` is edited by hand. Each one holds the full
+answers and the hidden grading checks; ``lessons/<same name>`` is generated from it by this
+module and committed. Never edit ``lessons/`` by hand: run ``cnncourse-make-lessons`` (or
+``python -m cnncourse.student_copy``) after changing ``solutions/``, and the test suite runs
+``--check`` to catch a forgotten regeneration.
+
+Markers (nbgrader's, matched on the whole stripped line, in code cells only):
+
+* ``### BEGIN SOLUTION`` ... ``### END SOLUTION``: the answer. The block, markers included,
+  becomes one ``# YOUR CODE HERE`` line at the indentation of the BEGIN line. Put a stub
+  such as ``counts = None  # replace None with your answer`` just before the block so later
+  cells still run in the student copy.
+* ``### BEGIN HIDDEN TESTS`` ... ``### END HIDDEN TESTS``: grading checks, removed entirely.
+  A cell left empty by the removal is dropped.
+
+Both copies are saved without outputs, execution counts or editor metadata, with the same
+deterministic serialization, so that the generated files only change when the source does.
+"""
+import argparse
+import copy
+import sys
+from pathlib import Path
+
+import nbformat
+
+STUB = "# YOUR CODE HERE"
+MARKERS = {
+    "### BEGIN SOLUTION": ("solution", True), "### END SOLUTION": ("solution", False),
+    "### BEGIN HIDDEN TESTS": ("hidden tests", True), "### END HIDDEN TESTS": ("hidden tests", False),
+}
+CELL_METADATA_KEEP = ("tags", "nbgrader")
+NOTEBOOK_METADATA_KEEP = ("kernelspec", "language_info")
+DEFAULT_KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+MAKE = "cnncourse-make-lessons"
+
+
+def clean_source(nb):
+    """Return a copy of ``nb`` without outputs, execution counts and editor metadata."""
+    nb = copy.deepcopy(nb)
+    nb.metadata = nbformat.from_dict({k: nb.metadata[k] for k in NOTEBOOK_METADATA_KEEP if k in nb.metadata})
+    nb.metadata.setdefault("kernelspec", nbformat.from_dict(DEFAULT_KERNELSPEC))
+    for cell in nb.cells:
+        cell.metadata = nbformat.from_dict({k: cell.metadata[k] for k in CELL_METADATA_KEEP if k in cell.metadata})
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+    return nb
+
+
+def strip_markers(source, cell_index):
+    """Replace solution blocks by the stub and drop hidden-test blocks in one cell's source."""
+    kept, open_block = [], None  # open_block: (kind, line number) of the unclosed BEGIN
+    for number, line in enumerate(source.split("\n"), start=1):
+        kind, begins = MARKERS.get(line.strip(), (None, None))
+        if kind is None:
+            if open_block is None:
+                kept.append(line)
+        elif begins:
+            if open_block is not None:
+                raise ValueError(f"cell {cell_index}: line {number} begins a {kind} block inside the "
+                                 f"{open_block[0]} block opened on line {open_block[1]} (nesting is not allowed)")
+            open_block = (kind, number)
+            if kind == "solution":
+                kept.append(line[: len(line) - len(line.lstrip())] + STUB)
+        elif open_block is None or open_block[0] != kind:
+            raise ValueError(f"cell {cell_index}: line {number} ends a {kind} block that was never begun")
+        else:
+            open_block = None
+    if open_block is not None:
+        raise ValueError(f"cell {cell_index}: the {open_block[0]} block begun on line {open_block[1]} is never ended")
+    return "\n".join(kept)
+
+
+def student_version(nb):
+    """Return the student copy of a solution notebook (the input is not modified)."""
+    nb = clean_source(nb)
+    cells = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            source = strip_markers(cell.source, index)
+            if source != cell.source and not source.strip():
+                continue  # the cell only held hidden tests
+            cell.source = source
+        cells.append(cell)
+    nb.cells = cells
+    return nb
+
+
+def dumps(nb):
+    """Deterministic serialization used for every generated file."""
+    return nbformat.writes(nb, version=4) + "\n"
+
+
+def _read(path):
+    return nbformat.reads(path.read_text(encoding="utf-8"), as_version=4)
+
+
+def _write(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(text.encode("utf-8"))
+
+
+def _is_current(path, text):
+    return path.is_file() and path.read_bytes() == text.encode("utf-8")
+
+
+def clean_solutions(solutions_dir="solutions", check=False):
+    """Rewrite ``solutions/*.ipynb`` through :func:`clean_source` where that changes them.
+
+    Returns the files rewritten, or with ``check=True`` the problems found (nothing written).
+    """
+    messages = []
+    for path in sorted(Path(solutions_dir).glob("*.ipynb")):
+        nb = _read(path)
+        text = dumps(clean_source(nb))
+        if _is_current(path, text):
+            continue
+        if not check:
+            _write(path, text)
+            messages.append(f"cleaned {path.as_posix()}")
+        elif any(c.get("outputs") or c.get("execution_count") is not None for c in nb.cells if c.cell_type == "code"):
+            messages.append(f"{path.as_posix()} has outputs saved: run `{MAKE} --clean-solutions`")
+        else:
+            messages.append(f"{path.as_posix()} has editor metadata or missing cell ids: run `{MAKE} --clean-solutions`")
+    return messages
+
+
+def write_lessons(solutions_dir="solutions", lessons_dir="lessons", check=False):
+    """Generate ``lessons/`` from ``solutions/``.
+
+    With ``check=False`` write the lessons that changed, remove the ones whose source is gone,
+    and return what was done; with ``check=True`` write nothing and return the problems
+    (stale, missing or orphan lessons, solutions saved with outputs).
+    """
+    solutions, lessons = Path(solutions_dir), Path(lessons_dir)
+    sources = sorted(solutions.glob("*.ipynb"))
+    messages = clean_solutions(solutions, check=True) if check else []
+    for source in sources:
+        target = lessons / source.name
+        try:
+            text = dumps(student_version(_read(source)))
+        except ValueError as error:
+            raise ValueError(f"{source.as_posix()}: {error}") from error
+        if _is_current(target, text):
+            continue
+        if check:
+            state = "stale" if target.exists() else "missing"
+            messages.append(f"{target.as_posix()} is {state}: run `{MAKE}`")
+        else:
+            _write(target, text)
+            messages.append(f"wrote {target.as_posix()}")
+    names = {source.name for source in sources}
+    for orphan in sorted(lessons.glob("*.ipynb")):
+        if orphan.name in names:
+            continue
+        if check:
+            messages.append(f"{orphan.as_posix()} has no source in {solutions.as_posix()}/: "
+                            f"add one or run `{MAKE}` to remove it")
+        else:
+            orphan.unlink()
+            messages.append(f"removed {orphan.as_posix()}")
+    return messages
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog=MAKE, description="Generate lessons/ (student notebooks) from solutions/.")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--check", action="store_true", help="write nothing; exit 1 if anything is stale")
+    mode.add_argument("--clean-solutions", action="store_true",
+                      help="also strip outputs and editor metadata from solutions/ in place")
+    parser.add_argument("--solutions", default="solutions", metavar="DIR", help="source notebooks (default: %(default)s)")
+    parser.add_argument("--lessons", default="lessons", metavar="DIR", help="generated notebooks (default: %(default)s)")
+    args = parser.parse_args(argv)
+    try:
+        return _run(args)
+    except ValueError as error:  # a marker problem in a solution notebook
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def _run(args):
+    if args.check:
+        problems = write_lessons(args.solutions, args.lessons, check=True)
+        for problem in problems:
+            print(problem)
+        print(f"{len(problems)} problem(s) found" if problems else "lessons are up to date")
+        return 1 if problems else 0
+    done = clean_solutions(args.solutions) if args.clean_solutions else []
+    done += write_lessons(args.solutions, args.lessons)
+    for line in done:
+        print(line)
+    print(f"{len(done)} file(s) changed" if done else "nothing to do: lessons are up to date")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""Seeded ways to cut CIFAR-10 into the data sets the lessons need.
+
+Every function takes NumPy arrays of images ``x`` and integer labels ``y``, returns
+new arrays (never views that alias the input labels), and is reproducible from ``seed``.
+"""
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+
+def _check_pair(x, y):
+    if len(x) != len(y):
+        raise ValueError(f"x has {len(x)} images but y has {len(y)} labels; pass matching arrays.")
+    if np.ndim(y) != 1:
+        raise ValueError(f"y must be a 1-D array of integer labels, got shape {np.shape(y)}.")
+
+
+def train_val_split(x, y, val_size=5000, seed=0):
+    """Split off a stratified validation set: ``(x_train, y_train), (x_val, y_val)``.
+
+    The validation set comes from the *training* data, so the test set stays untouched
+    until the very end of a lesson.
+    """
+    _check_pair(x, y)
+    x_train, x_val, y_train, y_val = train_test_split(
+        x, y, test_size=val_size, stratify=y, random_state=seed)
+    return (x_train, y_train), (x_val, y_val)
+
+
+def _take(x, y, counts, seed):
+    """Take ``counts[c]`` random images of each class ``c``, in a shuffled order."""
+    rng = np.random.default_rng(seed)
+    chosen = []
+    for label, n in enumerate(counts):
+        pool = np.flatnonzero(y == label)
+        if n > len(pool):
+            raise ValueError(f"class {label} has only {len(pool)} images; cannot take {n}.")
+        chosen.append(rng.choice(pool, size=n, replace=False))
+    order = rng.permutation(np.concatenate(chosen))
+    return x[order], y[order]
+
+
+def stratified_subset(x, y, per_class, seed=0):
+    """``per_class`` random images of every class (a small, balanced training set)."""
+    _check_pair(x, y)
+    if int(per_class) != per_class or per_class < 1:
+        raise ValueError(f"per_class must be a positive whole number, got {per_class!r}.")
+    num_classes = int(y.max()) + 1
+    return _take(x, y, [int(per_class)] * num_classes, seed)
+
+
+def long_tailed_counts(max_per_class, ratio, num_classes=10):
+    """Images per class for an exponential long tail: class 0 keeps ``max_per_class``,
+    the last class ``max_per_class / ratio``, the others in between on a log scale."""
+    if ratio < 1:
+        raise ValueError(f"ratio is most/fewest images per class and must be >= 1, got {ratio}.")
+    steps = np.arange(num_classes) / (num_classes - 1)
+    return np.maximum(1, np.round(max_per_class * ratio ** -steps)).astype(int)
+
+
+def long_tailed(x, y, ratio, max_per_class=None, seed=0):
+    """An imbalanced copy of ``(x, y)``: class 0 is the most common, the last class is
+    ``ratio`` times rarer (as in Cao et al., 2019, "long-tailed CIFAR-10")."""
+    _check_pair(x, y)
+    num_classes = int(y.max()) + 1
+    if max_per_class is None:
+        max_per_class = int(np.bincount(y).min())
+    return _take(x, y, long_tailed_counts(max_per_class, ratio, num_classes), seed)
+
+
+def with_label_noise(y, rate, seed=0, num_classes=None):
+    """A copy of ``y`` where a fraction ``rate`` of labels is changed to a different,
+    uniformly chosen wrong class."""
+    if not 0 <= rate <= 1:
+        raise ValueError(f"rate is a fraction of labels and must be between 0 and 1, got {rate}.")
+    y = np.asarray(y)
+    num_classes = num_classes or int(y.max()) + 1
+    rng = np.random.default_rng(seed)
+    noisy = y.copy()
+    flip = rng.choice(len(y), size=round(rate * len(y)), replace=False)
+    # Adding 1..num_classes-1 modulo num_classes always lands on another class.
+    noisy[flip] = (y[flip] + rng.integers(1, num_classes, size=len(flip))) % num_classes
+    return noisy

@@ -1,0 +1,106 @@
+"""Train a model with a seed and keep everything a lesson wants to look at afterwards."""
+import time
+from dataclasses import dataclass, field
+
+import keras
+import numpy as np
+from tqdm.auto import tqdm
+
+
+@dataclass
+class TrainingResult:
+    """One training run: its learning curves, how long it took, and the trained model.
+
+    ``history`` maps each Keras metric name (``loss``, ``accuracy``, ``val_loss``,
+    ``val_accuracy``, ...) to one value per epoch.
+    """
+    name: str
+    history: dict
+    seconds: float
+    model: keras.Model = field(repr=False)
+    seed: int = 0
+
+    @property
+    def epochs(self):
+        return len(self.history["loss"])
+
+    def final(self, metric):
+        """The metric's value after the last epoch (NaN if training diverged)."""
+        return float(self.history[metric][-1])
+
+    @property
+    def train_accuracy(self):
+        return self.final("accuracy")
+
+    @property
+    def val_accuracy(self):
+        return self.final("val_accuracy")
+
+    @property
+    def best_val_accuracy(self):
+        return float(np.nanmax(self.history["val_accuracy"]))
+
+    @property
+    def gap(self):
+        """Training minus validation accuracy after the last epoch: large means overfitting."""
+        return self.train_accuracy - self.val_accuracy
+
+    def summary(self):
+        """The numbers a comparison table shows, as a plain dict."""
+        return {"run": self.name, "epochs": self.epochs,
+                "train accuracy": round(self.train_accuracy, 3),
+                "val accuracy": round(self.val_accuracy, 3),
+                "gap": round(self.gap, 3), "seconds": round(self.seconds, 1)}
+
+
+class EpochProgress(keras.callbacks.Callback):
+    """One progress bar per run, one step per epoch, showing the latest metrics."""
+
+    def __init__(self, name, epochs):
+        super().__init__()
+        self.bar = tqdm(total=epochs, desc=name, unit="epoch")
+
+    def on_epoch_end(self, epoch, logs=None):
+        shown = {k: f"{v:.3f}" for k, v in (logs or {}).items() if "accuracy" in k or "loss" in k}
+        self.bar.set_postfix(shown, refresh=False)
+        self.bar.update(1)
+
+    def on_train_end(self, logs=None):
+        self.bar.close()
+
+
+def train(model, x, y, *, validation_data, epochs=5, batch_size=64, optimizer="adam",
+          learning_rate=1e-3, seed=0, name=None, callbacks=(), progress=True, **fit_kwargs):
+    """Compile and fit ``model`` and return a :class:`TrainingResult`.
+
+    ``model`` is a function that builds a fresh model (e.g. ``reference_cnn`` or
+    ``lambda: reference_cnn(dropout=0.3)``): it is called *after* seeding, so the initial
+    weights, the shuffling and the dropout masks all follow ``seed`` and a rerun gives the
+    same curves. ``optimizer`` is a Keras optimizer name (used with ``learning_rate``) or
+    an optimizer instance. Extra keyword arguments (``class_weight``, ...) go to ``fit``.
+    """
+    if isinstance(model, keras.Model) or not callable(model):
+        raise TypeError("train() takes a function that builds the model, e.g. train(reference_cnn, ...) "
+                        "or train(lambda: reference_cnn(dropout=0.3), ...), so that the seed also fixes "
+                        f"the initial weights; got {type(model).__name__}.")
+    if len(x) != len(y):
+        raise ValueError(f"x has {len(x)} images but y has {len(y)} labels.")
+    keras.utils.set_random_seed(seed)
+    built = model()
+    if isinstance(optimizer, str):
+        optimizer = keras.optimizers.get({"class_name": optimizer,
+                                          "config": {"learning_rate": learning_rate}})
+    built.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    name = name or built.name
+    callbacks = list(callbacks) + ([EpochProgress(name, epochs)] if progress else [])
+    start = time.perf_counter()
+    history = built.fit(x, y, validation_data=validation_data, epochs=epochs, batch_size=batch_size,
+                        callbacks=callbacks, verbose=0, **fit_kwargs)
+    seconds = time.perf_counter() - start
+    return TrainingResult(name=name, history={k: [float(v) for v in vals] for k, vals in history.history.items()},
+                          seconds=seconds, model=built, seed=seed)
+
+
+def predict_classes(model, x, batch_size=256):
+    """The most likely class of each image (integer labels, like ``y``)."""
+    return np.argmax(model.predict(x, batch_size=batch_size, verbose=0), axis=1)

@@ -1,0 +1,85 @@
+import keras
+import numpy as np
+import pytest
+
+from cnncourse.models import reference_cnn
+from cnncourse.training import TrainingResult, predict_classes, train
+
+
+@pytest.fixture(scope="module")
+def tiny_data():
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, size=(64, 32, 32, 3), dtype=np.uint8)
+    y = rng.integers(0, 10, size=64)
+    return x, y
+
+
+def tiny_model():
+    return reference_cnn(width=4, dense_units=8)
+
+
+def test_reference_cnn_takes_raw_uint8_and_outputs_probabilities(tiny_data):
+    model = reference_cnn(width=4)
+    assert model.layers[0].name == "scale_0_1"
+    probs = model.predict(tiny_data[0][:5], verbose=0)
+    assert probs.shape == (5, 10)
+    np.testing.assert_allclose(probs.sum(axis=1), 1, rtol=1e-5)
+
+
+def test_reference_cnn_switches_add_and_remove_layers():
+    names = [layer.name for layer in reference_cnn(width=4, dropout=0.5, batch_norm=True, scale_inputs=False,
+                                                   augmentation=[keras.layers.RandomFlip("horizontal")]).layers]
+    assert "scale_0_1" not in names
+    assert names[0].startswith("random_flip")
+    assert {"bn1", "bn2", "bn3", "dropout"} <= set(names)
+    assert [reference_cnn(width=8).get_layer(f"conv{i}").filters for i in (1, 2, 3)] == [8, 16, 32]
+
+
+@pytest.mark.parametrize("kwargs", [{"width": 0}, {"dropout": 1.0}, {"dropout": -0.1}])
+def test_reference_cnn_rejects_bad_arguments(kwargs):
+    with pytest.raises(ValueError):
+        reference_cnn(**kwargs)
+
+
+def test_train_returns_history_time_and_model(tiny_data):
+    x, y = tiny_data
+    result = train(tiny_model, x, y, validation_data=(x[:16], y[:16]), epochs=2, seed=1, name="tiny", progress=False)
+    assert isinstance(result, TrainingResult)
+    assert result.name == "tiny" and result.epochs == 2 and result.seed == 1
+    assert set(result.history) >= {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert result.seconds > 0
+    assert result.train_accuracy == result.history["accuracy"][-1]
+    assert result.gap == pytest.approx(result.train_accuracy - result.val_accuracy)
+    assert result.summary()["run"] == "tiny"
+    assert predict_classes(result.model, x[:8]).shape == (8,)
+
+
+def test_same_seed_same_curves_other_seed_other_curves(tiny_data):
+    x, y = tiny_data
+    runs = [train(tiny_model, x, y, validation_data=(x, y), epochs=1, seed=s, progress=False).history["loss"]
+            for s in (5, 5, 6)]
+    assert runs[0] == runs[1]
+    assert runs[0] != runs[2]
+
+
+def test_train_uses_the_learning_rate_and_optimizer(tiny_data):
+    x, y = tiny_data
+    result = train(tiny_model, x, y, validation_data=(x, y), epochs=1, optimizer="sgd", learning_rate=0.05,
+                   progress=False)
+    assert isinstance(result.model.optimizer, keras.optimizers.SGD)
+    assert float(result.model.optimizer.learning_rate) == pytest.approx(0.05)
+
+
+def test_train_wants_a_builder_not_a_model(tiny_data):
+    x, y = tiny_data
+    with pytest.raises(TypeError, match="function that builds the model"):
+        train(tiny_model(), x, y, validation_data=(x, y))
+    with pytest.raises(ValueError, match="64 images but y has 63"):
+        train(tiny_model, x, y[:-1], validation_data=(x, y))
+
+
+def test_progress_bar_counts_epochs(tiny_data, capsys):
+    x, y = tiny_data
+    train(tiny_model, x, y, validation_data=(x, y), epochs=2, name="shown", progress=True)
+    err = capsys.readouterr().err
+    assert "shown" in err and "2/2" in err

@@ -1,0 +1,92 @@
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from cnncourse import plots  # noqa: E402
+from cnncourse.training import TrainingResult  # noqa: E402
+
+NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+
+
+def result(name, acc, val_acc):
+    history = {"loss": [2.0, 1.5, 1.2], "val_loss": [2.1, 1.7, 1.6], "accuracy": acc, "val_accuracy": val_acc}
+    return TrainingResult(name=name, history=history, seconds=3.2, model=None)
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def test_plot_history_overlays_runs_train_solid_validation_dashed():
+    a = result("a", [0.3, 0.5, 0.7], [0.3, 0.4, 0.45])
+    b = result("b", [0.2, 0.4, 0.5], [0.2, 0.35, 0.4])
+    plots.plot_history(a, b)
+    loss_ax, acc_ax = plt.gcf().axes
+    assert [line.get_label() for line in acc_ax.lines] == ["a (train)", "a (validation)", "b (train)", "b (validation)"]
+    assert [line.get_linestyle() for line in acc_ax.lines] == ["-", "--", "-", "--"]
+    assert list(acc_ax.lines[1].get_ydata()) == [0.3, 0.4, 0.45]
+    assert list(acc_ax.lines[0].get_xdata()) == [1, 2, 3]
+    assert "loss" in loss_ax.get_title()
+
+
+def test_plot_history_rejects_other_things():
+    with pytest.raises(ValueError, match="at least one"):
+        plots.plot_history()
+    with pytest.raises(TypeError, match="TrainingResult"):
+        plots.plot_history({"loss": [1]})
+
+
+def test_compare_draws_a_panel_per_run_and_returns_the_table():
+    before, after = result("before", [0.5, 0.9, 0.99], [0.3, 0.35, 0.36]), result("after", [0.4, 0.5, 0.6], [0.4, 0.5, 0.55])
+    table = plots.compare(before, after)
+    assert [ax.get_title() for ax in plt.gcf().axes] == ["before", "after"]
+    assert list(table.index) == ["before", "after"]
+    assert table.loc["before", "gap"] == pytest.approx(0.63)
+    assert table.loc["after", "val accuracy"] == pytest.approx(0.55)
+
+
+def test_show_images_marks_wrong_predictions_in_red():
+    x = np.zeros((3, 32, 32, 3), dtype=np.uint8)
+    plots.show_images(x, np.array([0, 1, 2]), NAMES, predicted=np.array([0, 3, 2]), n=3, cols=3)
+    titles = [(ax.get_title(), ax.title.get_color()) for ax in plt.gcf().axes]
+    assert titles[0] == ("airplane", "black")
+    assert titles[1] == ("cat\n(automobile)", "red")
+    with pytest.raises(ValueError, match="empty"):
+        plots.show_images(x[:0], np.array([]), NAMES)
+
+
+def test_plot_class_counts_bars_are_the_counts():
+    plots.plot_class_counts(np.array([0, 0, 1, 9]), NAMES)
+    heights = [bar.get_height() for bar in plt.gca().patches]
+    assert heights == [2, 1, 0, 0, 0, 0, 0, 0, 0, 1]
+
+
+def test_plot_pixel_histogram_counts_every_value_per_channel():
+    x = np.random.default_rng(0).integers(0, 256, size=(5, 4, 4, 3), dtype=np.uint8)
+    plots.plot_pixel_histogram(x)
+    ax = plt.gca()
+    assert len(ax.patches) == 3 * 64
+    assert sum(p.get_height() for p in ax.patches) == x.size
+    with pytest.raises(ValueError, match="N, height, width, 3"):
+        plots.plot_pixel_histogram(np.zeros((4, 4)))
+
+
+def test_per_class_recall_and_its_plot():
+    y_true = np.array([0, 0, 1, 1, 2, 2])
+    y_pred = np.array([0, 1, 1, 1, 0, 0])
+    np.testing.assert_allclose(plots.per_class_recall(y_true, y_pred, 3), [0.5, 1.0, 0.0])
+    plots.plot_per_class_recall(y_true, {"m": y_pred}, NAMES[:3])
+    assert [bar.get_height() for bar in plt.gca().patches] == [0.5, 1.0, 0.0]
+    with pytest.raises(TypeError, match="map a name"):
+        plots.plot_per_class_recall(y_true, y_pred, NAMES[:3])
+
+
+def test_confusion_matrix_rows_are_normalized_per_true_class():
+    plots.plot_confusion_matrix(np.array([0, 0, 1, 1]), np.array([0, 1, 1, 1]), ("a", "b"))
+    image = plt.gca().images[0].get_array()
+    np.testing.assert_allclose(image, [[0.5, 0.5], [0.0, 1.0]])

@@ -1,0 +1,79 @@
+import numpy as np
+import pytest
+
+from cnncourse.subsets import (long_tailed, long_tailed_counts, stratified_subset, train_val_split,
+                               with_label_noise)
+
+
+@pytest.fixture
+def toy():
+    """40 images per class for 10 classes; each image's pixels hold its own index."""
+    y = np.repeat(np.arange(10), 40)
+    x = np.arange(len(y), dtype=np.int64).reshape(-1, 1, 1, 1) * np.ones((1, 2, 2, 3), dtype=np.int64)
+    return x, y
+
+
+def test_train_val_split_is_stratified_disjoint_and_seeded(toy):
+    x, y = toy
+    (xt, yt), (xv, yv) = train_val_split(x, y, val_size=100, seed=3)
+    assert len(xv) == 100 and len(xt) == 300
+    assert np.bincount(yv).tolist() == [10] * 10
+    assert not set(xt[:, 0, 0, 0]) & set(xv[:, 0, 0, 0])
+    assert (y[xv[:, 0, 0, 0]] == yv).all()  # images keep their labels
+    (_, _), (xv2, _) = train_val_split(x, y, val_size=100, seed=3)
+    (_, _), (xv3, _) = train_val_split(x, y, val_size=100, seed=4)
+    assert np.array_equal(xv, xv2) and not np.array_equal(xv, xv3)
+
+
+def test_stratified_subset_takes_n_per_class_without_repeats(toy):
+    x, y = toy
+    xs, ys = stratified_subset(x, y, per_class=7, seed=0)
+    assert np.bincount(ys).tolist() == [7] * 10
+    assert len(set(xs[:, 0, 0, 0])) == 70
+    assert (y[xs[:, 0, 0, 0]] == ys).all()
+    assert not (np.diff(ys) >= 0).all(), "subset should come shuffled, not sorted by class"
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5])
+def test_stratified_subset_rejects_bad_sizes(toy, bad):
+    with pytest.raises(ValueError, match="per_class"):
+        stratified_subset(*toy, per_class=bad)
+
+
+def test_stratified_subset_too_many_names_the_class(toy):
+    with pytest.raises(ValueError, match="only 40 images"):
+        stratified_subset(*toy, per_class=41)
+
+
+def test_mismatched_lengths_are_reported(toy):
+    x, y = toy
+    with pytest.raises(ValueError, match="400 images but y has 399"):
+        stratified_subset(x, y[:-1], per_class=2)
+
+
+def test_long_tailed_counts_follow_an_exponential_profile():
+    counts = long_tailed_counts(5000, ratio=50)
+    assert counts[0] == 5000 and counts[-1] == 100
+    assert (np.diff(counts) < 0).all()
+    assert long_tailed_counts(100, ratio=1).tolist() == [100] * 10
+    with pytest.raises(ValueError, match="ratio"):
+        long_tailed_counts(100, ratio=0.5)
+
+
+def test_long_tailed_subset_has_the_profile(toy):
+    x, y = toy
+    xs, ys = long_tailed(x, y, ratio=10, seed=1)
+    assert np.bincount(ys).tolist() == long_tailed_counts(40, 10).tolist()
+    assert (y[xs[:, 0, 0, 0]] == ys).all()
+
+
+def test_label_noise_flips_the_asked_fraction_to_other_classes():
+    y = np.repeat(np.arange(10), 100)
+    noisy = with_label_noise(y, rate=0.2, seed=0)
+    changed = noisy != y
+    assert changed.sum() == 200  # every chosen label moved to a *different* class
+    assert noisy.min() >= 0 and noisy.max() <= 9
+    assert np.array_equal(y, np.repeat(np.arange(10), 100)), "input labels must not change"
+    assert np.array_equal(with_label_noise(y, 0.0), y)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        with_label_noise(y, 1.5)
