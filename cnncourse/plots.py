@@ -142,3 +142,43 @@ def plot_per_class_recall(y_true, predictions, class_names, ax=None, title="reca
     ax.set_xticks(positions, class_names, rotation=45)
     ax.set(ylim=(0, 1), ylabel="recall", title=title)
     ax.legend(fontsize="small")
+
+
+def plot_learning_curve(runs, references=None, ax=None, title="learning curve over training-set size"):
+    """Best validation and final training accuracy against images per class (log axis).
+
+    ``runs`` maps images per class to the :class:`TrainingResult` of that size;
+    ``references`` maps a label to an accuracy drawn as a horizontal line (e.g. a fix
+    trained on one of the sizes), to read off what amount of data it is worth.
+    """
+    if not runs:
+        raise ValueError("runs is empty: pass {images_per_class: TrainingResult, ...}.")
+    _check_results(list(runs.values()))
+    ax = _new_axes(ax, (7, 4))
+    sizes = sorted(runs)
+    val = [runs[n].best_val_accuracy for n in sizes]
+    train_acc = [runs[n].train_accuracy for n in sizes]
+    ax.plot(sizes, train_acc, "o-", color="C0", label="training (final)")
+    ax.plot(sizes, val, "o--", color="C1", label="validation (best epoch)")
+    ax.fill_between(sizes, val, train_acc, color="C0", alpha=0.1, label="gap")
+    for i, (label, accuracy) in enumerate((references or {}).items()):
+        ax.axhline(accuracy, color=f"C{i + 2}", linestyle=":", label=label)
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(sizes, [str(n) for n in sizes])
+    ax.minorticks_off()
+    ax.set(xlabel="training images per class (log scale)", ylabel="accuracy", ylim=(0, 1.02), title=title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+
+
+def show_augmented(augment, image, n=8, title="one training image, as augmentation shows it to the model"):
+    """``n`` random augmentations of one ``uint8`` image, the original first."""
+    batch = np.repeat(np.asarray(image)[None], n - 1, axis=0).astype("float32")
+    augmented = np.asarray(augment(batch, training=True))
+    pictures = np.concatenate([np.asarray(image)[None], np.clip(augmented, 0, 255).astype(np.uint8)])
+    fig, axes = plt.subplots(1, n, figsize=(1.3 * n, 1.6), layout="constrained")
+    for i, (ax, picture) in enumerate(zip(axes, pictures)):
+        ax.imshow(picture)
+        ax.set_title("original" if i == 0 else f"random #{i}", fontsize=8)
+        ax.axis("off")
+    fig.suptitle(title, fontsize=10)

@@ -5,15 +5,14 @@ the results first, and the control only chooses which of them to draw.
 """
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
-from IPython.display import display
 
 
 def explore(render, options, description, value=None):
     """A slider over ``options`` that redraws ``render(option)`` below it.
 
     ``options`` is a list of values or of ``(label, value)`` pairs; ``render`` draws with
-    Matplotlib (or displays anything). Returns the slider so a lesson or a test can set
-    ``slider.value`` itself.
+    Matplotlib (or displays anything). Returns the widget (the slider above its output):
+    end a cell with it to show it. ``widget.slider`` is the slider.
     """
     options = list(options)
     if not options:
@@ -33,6 +32,7 @@ def explore(render, options, description, value=None):
             plt.show()
 
     slider.observe(redraw, names="value")
-    display(widgets.VBox([slider, output]))
     redraw()
-    return slider
+    box = widgets.VBox([slider, output])
+    box.slider = slider
+    return box

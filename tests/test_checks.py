@@ -61,3 +61,57 @@ def test_lesson00_best_epoch_names_common_mistakes():
     assert "training" in lesson00.check_best_epoch(4, history).message
     assert lesson00.check_best_epoch(3, history).status == "wrong"
     assert lesson00.check_best_epoch([2], history).status == "wrong"
+
+
+class TestLesson01:
+    @pytest.fixture
+    def train_set(self):
+        rng = np.random.default_rng(0)
+        x = rng.integers(0, 256, size=(100, 32, 32, 3), dtype=np.uint8)
+        return x, np.repeat(np.arange(10), 10)
+
+    def test_subset_accepts_a_balanced_subset(self, train_set):
+        from cnncourse.exercises import lesson01
+        x, y = train_set
+        idx = np.concatenate([np.flatnonzero(y == c)[:3] for c in range(10)])
+        assert lesson01.check_subset(x[idx], y[idx], x, y, per_class=3).passed
+
+    def test_subset_explains_what_is_wrong(self, train_set):
+        from cnncourse.exercises import lesson01
+        x, y = train_set
+        idx = np.concatenate([np.flatnonzero(y == c)[:3] for c in range(10)])
+        check = lambda xs, ys: lesson01.check_subset(xs, ys, x, y, per_class=3)  # noqa: E731
+        assert check(None, None).status == "not attempted"
+        assert "NumPy arrays" in check(list(x[idx]), y[idx]).message
+        assert "every class should have 3" in check(x[idx[:-1]], y[idx[:-1]]).message
+        assert "not training images" in check(255 - x[idx], y[idx]).message
+        assert "wrong label" in check(x[idx], np.roll(y[idx], 3)).message
+        doubled = np.concatenate([np.flatnonzero(y == c)[[0, 0, 1]] for c in range(10)])
+        assert "twice" in check(x[doubled], y[doubled]).message
+
+    def test_extrapolation_on_a_log_scale(self):
+        from cnncourse.exercises import lesson01
+        sizes, accs = np.array([25, 50, 100, 200]), np.array([0.30, 0.35, 0.40, 0.45])
+        assert lesson01.check_extrapolation(0.50, sizes, accs, 400).passed
+        assert lesson01.check_extrapolation(0.515, sizes, accs, 400).passed  # within 0.02
+        linear = np.polyval(np.polyfit(sizes, accs, 1), 400)
+        assert "size itself" in lesson01.check_extrapolation(linear, sizes, accs, 400).message
+        assert "fraction" in lesson01.check_extrapolation(50.0, sizes, accs, 400).message
+        assert lesson01.check_extrapolation(None, sizes, accs, 400).status == "not attempted"
+
+    def test_augmentation_pipeline(self, train_set):
+        import keras
+        from cnncourse.exercises import lesson01
+        images = train_set[0][:4]
+        good = keras.Sequential([keras.layers.RandomFlip("horizontal"), keras.layers.RandomTranslation(0.1, 0.1)])
+        assert lesson01.check_augmentation(good, images).passed
+        upside = keras.Sequential([keras.layers.RandomFlip("horizontal_and_vertical"),
+                                   keras.layers.RandomTranslation(0.1, 0.1)])
+        assert "upside down" in lesson01.check_augmentation(upside, images).message
+        assert "no RandomFlip" in lesson01.check_augmentation(keras.layers.RandomTranslation(0.1, 0.1), images).message
+        assert "Nothing moves" in lesson01.check_augmentation(keras.layers.RandomFlip("horizontal"), images).message
+        assert "not a list" in lesson01.check_augmentation([good], images).message
+        resize = keras.Sequential([keras.layers.RandomFlip("horizontal"), keras.layers.RandomZoom(0.1),
+                                   keras.layers.Resizing(16, 16)])
+        assert "shape" in lesson01.check_augmentation(resize, images).message
+        assert lesson01.check_augmentation(None, images).status == "not attempted"

@@ -90,3 +90,29 @@ def test_confusion_matrix_rows_are_normalized_per_true_class():
     plots.plot_confusion_matrix(np.array([0, 0, 1, 1]), np.array([0, 1, 1, 1]), ("a", "b"))
     image = plt.gca().images[0].get_array()
     np.testing.assert_allclose(image, [[0.5, 0.5], [0.0, 1.0]])
+
+
+def test_learning_curve_plots_best_validation_per_size_on_a_log_axis():
+    runs = {100: result("100", [0.5, 0.9], [0.3, 0.45]), 25: result("25", [0.6, 1.0], [0.2, 0.25])}
+    plots.plot_learning_curve(runs, references={"fix": 0.4})
+    ax = plt.gca()
+    train_line, val_line, ref_line = ax.lines
+    assert list(val_line.get_xdata()) == [25, 100]
+    assert list(val_line.get_ydata()) == [0.25, 0.45]
+    assert list(train_line.get_ydata()) == [1.0, 0.9]
+    assert list(ref_line.get_ydata()) == [0.4, 0.4]
+    assert ax.get_xscale() == "log"
+    with pytest.raises(ValueError, match="empty"):
+        plots.plot_learning_curve({})
+
+
+def test_show_augmented_shows_the_original_then_augmented_copies():
+    import keras
+    image = np.random.default_rng(0).integers(0, 256, size=(32, 32, 3), dtype=np.uint8)
+    plots.show_augmented(keras.layers.RandomFlip("horizontal", seed=1), image, n=6)
+    axes = plt.gcf().axes
+    assert len(axes) == 6 and axes[0].get_title() == "original"
+    np.testing.assert_array_equal(axes[0].images[0].get_array(), image)
+    shown = [ax.images[0].get_array() for ax in axes[1:]]
+    assert all(np.array_equal(s, image) or np.array_equal(s, image[:, ::-1]) for s in shown)
+    assert any(np.array_equal(s, image[:, ::-1]) for s in shown), "some copies should be flipped"

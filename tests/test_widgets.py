@@ -9,7 +9,9 @@ from cnncourse.widgets import explore  # noqa: E402
 
 def test_explore_renders_first_option_then_each_new_value():
     seen = []
-    slider = explore(seen.append, [10, 100, 1000], "size")
+    box = explore(seen.append, [10, 100, 1000], "size")
+    slider = box.slider
+    assert isinstance(box, ipywidgets.VBox) and box.children[0] is slider
     assert isinstance(slider, ipywidgets.SelectionSlider)
     assert seen == [10]
     slider.value = 1000

@@ -12,8 +12,9 @@ def check_class_counts(counts, y):
                      "np.bincount(labels, minlength=10) counts how often each label occurs.")
     return check_array(counts, expected, name="counts",
                        hint="np.bincount(labels, minlength=10) counts how often each label occurs.",
-                       success=f"Correct: {expected.min()} to {expected.max()} images per class, "
-                               "so the training subset is balanced.")
+                       success=f"Correct: {expected.min()} to {expected.max()} images per class."
+                       if expected.min() != expected.max() else
+                       f"Correct: {expected.min()} images of every class, a balanced training set.")
 
 
 def check_accuracy(accuracy, predicted, y):
