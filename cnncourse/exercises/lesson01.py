@@ -20,15 +20,16 @@ def check_subset(x_subset, y_subset, x_train, y_train, per_class):
     if not (counts == per_class).all():
         return wrong(f"Images per class: {counts.tolist()}; every class should have {per_class}.",
                      "np.flatnonzero(y_train == c) lists the positions of class c; take per_class of them.")
-    label_of = {image.tobytes(): label for image, label in zip(x_train, y_train)}
-    labels = [label_of.get(image.tobytes()) for image in x_subset]
-    if any(label is None for label in labels):
+    # Hashes, not the image bytes themselves, keep this lookup small (CIFAR-10 holds no duplicates).
+    label_of = {hash(image.tobytes()): label for image, label in zip(x_train, y_train)}
+    keys = [hash(image.tobytes()) for image in x_subset]
+    if any(key not in label_of for key in keys):
         return wrong("Some images in `x_subset` are not training images.",
                      "Take images from x_train only (never from the validation or test set).")
-    if not np.array_equal(np.asarray(labels), y_subset):
+    if not np.array_equal([label_of[key] for key in keys], y_subset):
         return wrong("Some images carry the wrong label: images and labels got out of step.",
                      "Index x_train and y_train with the same positions, in the same order.")
-    if len({image.tobytes() for image in x_subset}) != len(x_subset):
+    if len(set(keys)) != len(keys):
         return wrong("Some images appear twice.", "Choose positions without replacement.")
     return correct(f"Correct: {len(x_subset)} distinct training images, {per_class} of each class.")
 
