@@ -86,3 +86,16 @@ def check_number(answer, expected, *, name, hint="", atol=1e-6, success="Correct
     if not np.isclose(value, expected, atol=atol, rtol=0):
         return wrong(f"`{name}` is {value:g}, which is not right yet.", hint)
     return correct(success)
+
+
+def check_choice(answer, correct_choice, *, name, explanations, success):
+    """A multiple-choice answer (a letter); ``explanations`` says why each wrong choice is wrong."""
+    if answer is None:
+        return not_attempted(name)
+    choice = str(answer).strip().upper()
+    if choice == correct_choice:
+        return correct(success)
+    if choice in explanations:
+        return wrong(f"Not {choice}: {explanations[choice]}")
+    options = ", ".join(sorted([*explanations, correct_choice]))
+    return wrong(f"`{name}` should be one of {options}, got {answer!r}.")

@@ -9,7 +9,7 @@ import keras
 from keras import layers
 
 
-def reference_cnn(*, width=32, dropout=0.0, batch_norm=False, scale_inputs=True,
+def reference_cnn(*, width=32, dropout=0.0, batch_norm=False, scale_inputs=True, preprocessing=(),
                   augmentation=(), dense_units=128, num_classes=10, input_shape=(32, 32, 3), name="reference_cnn"):
     """Build (not compile) the reference CNN.
 
@@ -18,6 +18,7 @@ def reference_cnn(*, width=32, dropout=0.0, batch_norm=False, scale_inputs=True,
     dropout:       dropout rate before the classifier (0 = none).
     batch_norm:    add BatchNormalization after every convolution.
     scale_inputs:  start with ``Rescaling(1/255)`` so the model takes raw 0-255 pixels.
+    preprocessing: layers applied to the input after that (e.g. an adapted ``Normalization``).
     augmentation:  Keras preprocessing layers (e.g. ``RandomFlip``) applied after scaling;
                    they are active only during training.
     """
@@ -27,7 +28,7 @@ def reference_cnn(*, width=32, dropout=0.0, batch_norm=False, scale_inputs=True,
     model.add(keras.Input(shape=input_shape))
     if scale_inputs:
         model.add(layers.Rescaling(1 / 255, name="scale_0_1"))
-    for layer in augmentation:
+    for layer in (*preprocessing, *augmentation):
         model.add(layer)
     for block, filters in enumerate((width, 2 * width, 4 * width), start=1):
         model.add(layers.Conv2D(filters, 3, padding="same", use_bias=not batch_norm, name=f"conv{block}"))

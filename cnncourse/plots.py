@@ -28,8 +28,17 @@ def _check_results(results):
             raise TypeError(f"expected TrainingResult objects (what train() returns), got {type(r).__name__}.")
 
 
+def _spans_orders_of_magnitude(values):
+    values = np.asarray(values, dtype="float64")
+    values = values[np.isfinite(values) & (values > 0)]
+    return values.size > 0 and values.max() / values.min() > 100
+
+
 def plot_history(*results, metrics=("loss", "accuracy")):
-    """Learning curves of one or several runs: training solid, validation dashed, one colour per run."""
+    """Learning curves of one or several runs: training solid, validation dashed, one colour per run.
+
+    A loss that spans more than a factor of 100 (a run that blew up) is drawn on a log axis,
+    so the other runs stay readable."""
     _check_results(results)
     fig, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 3.8), layout="constrained",
                              squeeze=False)
@@ -41,6 +50,9 @@ def plot_history(*results, metrics=("loss", "accuracy")):
                 ax.plot(epochs, r.history[f"val_{metric}"], color=f"C{i}", linestyle="--",
                         label=f"{r.name} (validation)")
         ax.set(xlabel="epoch", title=_TITLES.get(metric, metric))
+        if metric == "loss" and _spans_orders_of_magnitude([v for line in ax.lines for v in line.get_ydata()]):
+            ax.set_yscale("log")
+            ax.set_title(f"{ax.get_title()}, log scale")
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.grid(alpha=0.3)
     axes[0][-1].legend(fontsize="small")
@@ -182,3 +194,21 @@ def show_augmented(augment, image, n=8, title="one training image, as augmentati
         ax.set_title("original" if i == 0 else f"random #{i}", fontsize=8)
         ax.axis("off")
     fig.suptitle(title, fontsize=10)
+
+
+def plot_histograms(arrays, bins=60, title=None):
+    """One histogram per named array, side by side, each on its own x-range (log counts),
+    with the range printed above: for comparing inputs or activations of several models."""
+    if not isinstance(arrays, dict) or not arrays:
+        raise TypeError("arrays must map a name to an array, e.g. {'raw input': x}.")
+    fig, axes = plt.subplots(1, len(arrays), figsize=(3.6 * len(arrays), 2.8), layout="constrained",
+                             squeeze=False)
+    for i, (ax, (name, values)) in enumerate(zip(axes[0], arrays.items())):
+        values = np.asarray(values, dtype="float64").ravel()
+        values = values[np.isfinite(values)]
+        ax.hist(values, bins=bins, color=f"C{i}", log=True)
+        ax.set_title(f"{name}\nrange {values.min():.3g} to {values.max():.3g}", fontsize=9)
+        ax.set_xlabel("value")
+    axes[0][0].set_ylabel("count (log)")
+    if title:
+        fig.suptitle(title)

@@ -116,3 +116,24 @@ def test_show_augmented_shows_the_original_then_augmented_copies():
     shown = [ax.images[0].get_array() for ax in axes[1:]]
     assert all(np.array_equal(s, image) or np.array_equal(s, image[:, ::-1]) for s in shown)
     assert any(np.array_equal(s, image[:, ::-1]) for s in shown), "some copies should be flipped"
+
+
+def test_plot_histograms_one_panel_per_array_with_its_range():
+    plots.plot_histograms({"a": np.array([0, 255, 10]), "b": np.array([0.0, 1.0, np.nan])})
+    a, b = plt.gcf().axes
+    assert "range 0 to 255" in a.get_title() and "range 0 to 1" in b.get_title()
+    assert sum(p.get_height() for p in b.patches) == 2  # NaN left out
+    with pytest.raises(TypeError, match="map a name"):
+        plots.plot_histograms([1, 2])
+
+
+def test_plot_history_switches_to_a_log_loss_axis_only_for_a_blown_up_run():
+    calm = result("calm", [0.3, 0.5, 0.7], [0.3, 0.4, 0.45])
+    plots.plot_history(calm)
+    assert plt.gcf().axes[0].get_yscale() == "linear"
+    blown = TrainingResult(name="blown", history={"loss": [1e23, 2.3, 2.3], "val_loss": [2.3, 2.3, 2.3],
+                                                  "accuracy": [0.1] * 3, "val_accuracy": [0.1] * 3},
+                           seconds=1.0, model=None)
+    plots.plot_history(calm, blown)
+    loss_ax = plt.gcf().axes[0]
+    assert loss_ax.get_yscale() == "log" and "log scale" in loss_ax.get_title()

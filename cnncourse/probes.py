@@ -1,0 +1,37 @@
+"""Look inside a model: the values that reach a layer, and the loss before any training."""
+import math
+
+import keras
+import numpy as np
+
+EXPECTED_INITIAL_LOSS = math.log(10)  # cross-entropy of a uniform guess over 10 classes
+
+
+def first_conv_input(model, x):
+    """The values the model's first ``Conv2D`` receives for images ``x`` (inference mode):
+    what is left of the input after the model's own scaling and normalization."""
+    h = keras.ops.convert_to_tensor(np.asarray(x, dtype="float32"))
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Conv2D):
+            return keras.ops.convert_to_numpy(h)
+        if not isinstance(layer, keras.layers.InputLayer):
+            h = layer(h, training=False)
+    raise ValueError(f"model {model.name!r} has no Conv2D layer.")
+
+
+def layer_output(model, layer_name, x, batch_size=256):
+    """The output of the layer named ``layer_name`` for images ``x``."""
+    probe = keras.Model(model.inputs, model.get_layer(layer_name).output)
+    return probe.predict(x, batch_size=batch_size, verbose=0)
+
+
+def initial_loss(model, x, y):
+    """Cross-entropy of an untrained (freshly built) model on ``(x, y)``.
+
+    A model that starts well guesses roughly uniformly, so this is close to
+    ``EXPECTED_INITIAL_LOSS`` = ln(10) ≈ 2.30; far above it means huge, confident
+    outputs before the first update.
+    """
+    probabilities = model.predict(x, batch_size=256, verbose=0)
+    return float(keras.ops.convert_to_numpy(
+        keras.losses.sparse_categorical_crossentropy(y, probabilities)).mean())
