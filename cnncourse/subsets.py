@@ -14,20 +14,24 @@ def _check_pair(x, y):
         raise ValueError(f"y must be a 1-D array of integer labels, got shape {np.shape(y)}.")
 
 
-def train_val_split(x, y, val_size=5000, seed=0):
+def train_val_split(x, y, val_size=5000, seed=0, train_per_class=None):
     """Split off a stratified validation set: ``(x_train, y_train), (x_val, y_val)``.
 
     The validation set comes from the *training* data, so the test set stays untouched
-    until the very end of a lesson.
+    until the very end of a lesson. With ``train_per_class``, the training part is
+    ``stratified_subset(x_train, y_train, train_per_class, seed)`` of the rest, and only
+    those images are copied: a small training set then costs little memory.
     """
     _check_pair(x, y)
-    x_train, x_val, y_train, y_val = train_test_split(
-        x, y, test_size=val_size, stratify=y, random_state=seed)
-    return (x_train, y_train), (x_val, y_val)
+    train_idx, val_idx = train_test_split(np.arange(len(y)), test_size=val_size, stratify=y,
+                                          random_state=seed)
+    if train_per_class is not None:
+        train_idx = train_idx[_balanced_positions(y[train_idx], train_per_class, seed)]
+    return (x[train_idx], y[train_idx]), (x[val_idx], y[val_idx])
 
 
-def _take(x, y, counts, seed):
-    """Take ``counts[c]`` random images of each class ``c``, in a shuffled order."""
+def _positions(y, counts, seed):
+    """Positions of ``counts[c]`` random images of each class ``c``, in a shuffled order."""
     rng = np.random.default_rng(seed)
     chosen = []
     for label, n in enumerate(counts):
@@ -35,17 +39,20 @@ def _take(x, y, counts, seed):
         if n > len(pool):
             raise ValueError(f"class {label} has only {len(pool)} images; cannot take {n}.")
         chosen.append(rng.choice(pool, size=n, replace=False))
-    order = rng.permutation(np.concatenate(chosen))
-    return x[order], y[order]
+    return rng.permutation(np.concatenate(chosen))
+
+
+def _balanced_positions(y, per_class, seed):
+    if int(per_class) != per_class or per_class < 1:
+        raise ValueError(f"per_class must be a positive whole number, got {per_class!r}.")
+    return _positions(y, [int(per_class)] * (int(y.max()) + 1), seed)
 
 
 def stratified_subset(x, y, per_class, seed=0):
     """``per_class`` random images of every class (a small, balanced training set)."""
     _check_pair(x, y)
-    if int(per_class) != per_class or per_class < 1:
-        raise ValueError(f"per_class must be a positive whole number, got {per_class!r}.")
-    num_classes = int(y.max()) + 1
-    return _take(x, y, [int(per_class)] * num_classes, seed)
+    order = _balanced_positions(y, per_class, seed)
+    return x[order], y[order]
 
 
 def long_tailed_counts(max_per_class, ratio, num_classes=10):
@@ -64,7 +71,8 @@ def long_tailed(x, y, ratio, max_per_class=None, seed=0):
     num_classes = int(y.max()) + 1
     if max_per_class is None:
         max_per_class = int(np.bincount(y).min())
-    return _take(x, y, long_tailed_counts(max_per_class, ratio, num_classes), seed)
+    order = _positions(y, long_tailed_counts(max_per_class, ratio, num_classes), seed)
+    return x[order], y[order]
 
 
 def with_label_noise(y, rate, seed=0, num_classes=None):

@@ -25,6 +25,17 @@ def test_train_val_split_is_stratified_disjoint_and_seeded(toy):
     assert np.array_equal(xv, xv2) and not np.array_equal(xv, xv3)
 
 
+def test_train_val_split_with_a_training_subset_equals_splitting_then_subsetting(toy):
+    x, y = toy
+    (xt, yt), (xv, yv) = train_val_split(x, y, val_size=100, seed=2)
+    (xs, ys), (xv2, yv2) = train_val_split(x, y, val_size=100, seed=2, train_per_class=5)
+    expected_x, expected_y = stratified_subset(xt, yt, per_class=5, seed=2)
+    assert np.array_equal(xs, expected_x) and np.array_equal(ys, expected_y)
+    assert np.array_equal(xv, xv2) and np.array_equal(yv, yv2)
+    with pytest.raises(ValueError, match="per_class"):
+        train_val_split(x, y, val_size=100, train_per_class=0)
+
+
 def test_stratified_subset_takes_n_per_class_without_repeats(toy):
     x, y = toy
     xs, ys = stratified_subset(x, y, per_class=7, seed=0)
