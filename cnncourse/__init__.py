@@ -5,8 +5,9 @@ so the learner sees where each piece lives.
 """
 import os
 
-# TensorFlow prints pages of start-up chatter (CUDA not found, oneDNN notes) that
-# frighten learners and hide the real output. Errors still show.
+# Hide TensorFlow's C++ info and warning logs (e.g. allocation notes during training), which
+# frighten learners and bury the real output; errors still show. The few lines it prints
+# before its logging is set up cannot be hidden this way: lesson 00 explains them.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 __version__ = "0.1.0"
