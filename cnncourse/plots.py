@@ -20,6 +20,12 @@ def _new_axes(ax, figsize=(6, 4)):
     return ax
 
 
+def _epoch_axis(ax):
+    ax.set_xlabel("epoch")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.grid(alpha=0.3)
+
+
 def _check_results(results):
     if not results:
         raise ValueError("pass at least one TrainingResult, e.g. plot_history(baseline).")
@@ -49,12 +55,11 @@ def plot_history(*results, metrics=("loss", "accuracy")):
             if f"val_{metric}" in r.history:
                 ax.plot(epochs, r.history[f"val_{metric}"], color=f"C{i}", linestyle="--",
                         label=f"{r.name} (validation)")
-        ax.set(xlabel="epoch", title=_TITLES.get(metric, metric))
+        ax.set(title=_TITLES.get(metric, metric))
         if metric == "loss" and _spans_orders_of_magnitude([v for line in ax.lines for v in line.get_ydata()]):
             ax.set_yscale("log")
             ax.set_title(f"{ax.get_title()}, log scale")
-        ax.xaxis.get_major_locator().set_params(integer=True)
-        ax.grid(alpha=0.3)
+        _epoch_axis(ax)
     axes[0][-1].legend(fontsize="small")
 
 
@@ -67,8 +72,8 @@ def compare(*results, metric="accuracy"):
         epochs = np.arange(1, r.epochs + 1)
         ax.plot(epochs, r.history[metric], label="train")
         ax.plot(epochs, r.history[f"val_{metric}"], linestyle="--", label="validation")
-        ax.set(title=r.name, xlabel="epoch")
-        ax.grid(alpha=0.3)
+        ax.set(title=r.name)
+        _epoch_axis(ax)
     axes[0][0].set_ylabel(metric)
     axes[0][0].legend()
     return comparison_table(*results)

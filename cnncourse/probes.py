@@ -19,10 +19,17 @@ def first_conv_input(model, x):
     raise ValueError(f"model {model.name!r} has no Conv2D layer.")
 
 
-def layer_output(model, layer_name, x, batch_size=256):
-    """The output of the layer named ``layer_name`` for images ``x``."""
-    probe = keras.Model(model.inputs, model.get_layer(layer_name).output)
-    return probe.predict(x, batch_size=batch_size, verbose=0)
+def _call_in_batches(model, x, batch_size=256):
+    # A plain call, not predict(): predict compiles a function per new model, and probing
+    # many models makes TensorFlow print retracing warnings into the notebook.
+    x = np.asarray(x, dtype="float32")
+    return np.concatenate([keras.ops.convert_to_numpy(model(x[i:i + batch_size], training=False))
+                           for i in range(0, len(x), batch_size)])
+
+
+def layer_output(model, layer_name, x):
+    """The output of the layer named ``layer_name`` for images ``x`` (inference mode)."""
+    return _call_in_batches(keras.Model(model.inputs[0], model.get_layer(layer_name).output), x)
 
 
 def initial_loss(model, x, y):
@@ -32,6 +39,6 @@ def initial_loss(model, x, y):
     ``EXPECTED_INITIAL_LOSS`` = ln(10) ≈ 2.30; far above it means huge, confident
     outputs before the first update.
     """
-    probabilities = model.predict(x, batch_size=256, verbose=0)
+    probabilities = _call_in_batches(model, x)
     return float(keras.ops.convert_to_numpy(
         keras.losses.sparse_categorical_crossentropy(y, probabilities)).mean())

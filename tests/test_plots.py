@@ -44,7 +44,9 @@ def test_plot_history_rejects_other_things():
 def test_compare_draws_a_panel_per_run_and_returns_the_table():
     before, after = result("before", [0.5, 0.9, 0.99], [0.3, 0.35, 0.36]), result("after", [0.4, 0.5, 0.6], [0.4, 0.5, 0.55])
     table = plots.compare(before, after)
-    assert [ax.get_title() for ax in plt.gcf().axes] == ["before", "after"]
+    axes = plt.gcf().axes
+    assert [ax.get_title() for ax in axes] == ["before", "after"]
+    assert all(float(t).is_integer() for t in axes[0].get_xticks()), "epochs are whole numbers"
     assert list(table.index) == ["before", "after"]
     assert table.loc["before", "gap"] == pytest.approx(0.63)
     assert table.loc["after", "val accuracy"] == pytest.approx(0.55)
