@@ -211,6 +211,9 @@ def plot_histograms(arrays, bins=60, title=None):
     for i, (ax, (name, values)) in enumerate(zip(axes[0], arrays.items())):
         values = np.asarray(values, dtype="float64").ravel()
         values = values[np.isfinite(values)]
+        if values.size == 0:
+            ax.set_title(f"{name}\nno finite values: all NaN or infinite", fontsize=9, color="red")
+            continue
         ax.hist(values, bins=bins, color=f"C{i}", log=True)
         ax.set_title(f"{name}\nrange {values.min():.3g} to {values.max():.3g}", fontsize=9)
         ax.set_xlabel("value")

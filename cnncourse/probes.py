@@ -42,3 +42,14 @@ def initial_loss(model, x, y):
     probabilities = _call_in_batches(model, x)
     return float(keras.ops.convert_to_numpy(
         keras.losses.sparse_categorical_crossentropy(y, probabilities)).mean())
+
+
+def nonfinite_weights(model):
+    """For each layer with weights, the fraction of its weights that are NaN or infinite.
+
+    Anything above 0 means training blew up: such a model can never recover, because every
+    gradient that passes through a NaN is NaN too.
+    """
+    return {layer.name: float(np.mean([(~np.isfinite(w.numpy())).mean()
+                                       for w in layer.weights]))
+            for layer in model.layers if layer.weights}

@@ -139,3 +139,10 @@ def test_plot_history_switches_to_a_log_loss_axis_only_for_a_blown_up_run():
     plots.plot_history(calm, blown)
     loss_ax = plt.gcf().axes[0]
     assert loss_ax.get_yscale() == "log" and "log scale" in loss_ax.get_title()
+
+
+def test_plot_histograms_says_so_when_nothing_is_finite():
+    plots.plot_histograms({"blown up": np.full(10, np.nan), "fine": np.arange(3)})
+    blown, fine = plt.gcf().axes
+    assert "no finite values" in blown.get_title() and not blown.patches
+    assert "range 0 to 2" in fine.get_title()

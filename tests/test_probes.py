@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from cnncourse.models import reference_cnn
-from cnncourse.probes import EXPECTED_INITIAL_LOSS, first_conv_input, initial_loss, layer_output
+from cnncourse.probes import (EXPECTED_INITIAL_LOSS, first_conv_input, initial_loss, layer_output,
+                              nonfinite_weights)
 
 
 @pytest.fixture(scope="module")
@@ -40,3 +41,13 @@ def test_initial_loss_is_near_ln10_for_scaled_inputs_and_far_above_for_raw(image
     raw = initial_loss(reference_cnn(scale_inputs=False), images, y)
     assert abs(scaled - EXPECTED_INITIAL_LOSS) < 0.5
     assert raw > 2 * EXPECTED_INITIAL_LOSS
+
+
+def test_nonfinite_weights_reports_each_layer_with_weights():
+    model = reference_cnn(width=4)
+    report = nonfinite_weights(model)
+    assert set(report) == {"conv1", "conv2", "conv3", "dense", "class_probabilities"}
+    assert all(v == 0 for v in report.values())
+    kernel, bias = model.get_layer("conv1").weights
+    kernel.assign(np.full(kernel.shape, np.nan, dtype="float32"))
+    assert nonfinite_weights(model)["conv1"] == pytest.approx(0.5)  # kernel all NaN, bias fine
