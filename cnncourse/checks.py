@@ -72,17 +72,25 @@ def check_array(answer, expected, *, name, hint="", atol=1e-6, success="Correct.
     return correct(success)
 
 
+def is_single_number(answer):
+    """True for one int or float (NumPy scalars and 0-d arrays too); False for None, text,
+    booleans and anything with more than one value."""
+    if answer is None or isinstance(answer, (str, bytes, bool, np.bool_)) or np.ndim(answer) != 0:
+        return False
+    try:
+        float(answer)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 def check_number(answer, expected, *, name, hint="", atol=1e-6, success="Correct."):
     """Compare a single number with the expected value (within ``atol``)."""
     if answer is None:
         return not_attempted(name)
-    not_a_number = wrong(f"`{name}` should be a single number, but it is a {type(answer).__name__}.", hint)
-    if isinstance(answer, (str, bytes, bool, np.bool_)) or np.ndim(answer) != 0:
-        return not_a_number
-    try:
-        value = float(answer)
-    except (TypeError, ValueError):
-        return not_a_number
+    if not is_single_number(answer):
+        return wrong(f"`{name}` should be a single number, but it is a {type(answer).__name__}.", hint)
+    value = float(answer)
     if not np.isclose(value, expected, atol=atol, rtol=0):
         return wrong(f"`{name}` is {value:g}, which is not right yet.", hint)
     return correct(success)

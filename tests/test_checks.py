@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from cnncourse.checks import Verdict, check_array, check_number
+from cnncourse.checks import Verdict, check_array, check_number, is_single_number
 from cnncourse.exercises import lesson00
 
 
@@ -34,6 +34,20 @@ def test_check_array(answer, status, says):
 ])
 def test_check_number(answer, status):
     assert check_number(answer, 2, name="n").status == status
+
+
+@pytest.mark.parametrize("answer, expected", [
+    (2, True), (2.5, True), (np.float32(1), True), (np.array(3.0), True),
+    (None, False), ("2", False), (b"2", False), (True, False), (np.bool_(False), False), ([2], False), ({}, False),
+])
+def test_is_single_number(answer, expected):
+    assert is_single_number(answer) is expected
+
+
+def test_booleans_get_the_type_hint_not_a_special_one():
+    history = {"accuracy": [0.3, 0.5], "val_accuracy": [0.4, 0.35]}
+    assert "single number" in lesson00.check_best_epoch(True, history).message  # True == 1 == expected
+    assert "single number" in lesson00.check_accuracy(True, np.array([1]), np.array([1])).message
 
 
 def test_lesson00_class_counts():

@@ -1,7 +1,7 @@
 """Checks for lesson 00, "Meet CIFAR-10 and a baseline"."""
 import numpy as np
 
-from cnncourse.checks import check_array, check_number, correct, not_attempted, wrong
+from cnncourse.checks import check_array, check_number, is_single_number, not_attempted, wrong
 
 
 def check_class_counts(counts, y):
@@ -22,7 +22,7 @@ def check_accuracy(accuracy, predicted, y):
     expected = float(np.mean(np.asarray(predicted) == np.asarray(y)))
     if accuracy is None:
         return not_attempted("accuracy")
-    if np.ndim(accuracy) == 0 and not isinstance(accuracy, str):
+    if is_single_number(accuracy):
         value = float(accuracy)
         if np.isclose(value, 100 * expected, atol=1e-3):
             return wrong("That is a percentage.", "Keras reports accuracy as a fraction between 0 and 1.")
@@ -36,7 +36,7 @@ def check_accuracy(accuracy, predicted, y):
 def check_best_epoch(best_epoch, history):
     """Exercise 3: the epoch (counted from 1) with the highest validation accuracy."""
     expected = int(np.argmax(history["val_accuracy"])) + 1
-    if best_epoch is not None and np.ndim(best_epoch) == 0 and not isinstance(best_epoch, str):
+    if is_single_number(best_epoch):
         if best_epoch == expected - 1:
             return wrong(f"Off by one: epoch {best_epoch} is np.argmax's 0-based index.",
                          "Epochs are counted from 1 in the plots: add 1.")

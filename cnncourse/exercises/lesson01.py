@@ -2,7 +2,7 @@
 import keras
 import numpy as np
 
-from cnncourse.checks import check_number, correct, not_attempted, wrong
+from cnncourse.checks import check_number, correct, is_single_number, not_attempted, wrong
 
 
 def check_subset(x_subset, y_subset, x_train, y_train, per_class):
@@ -43,7 +43,7 @@ def check_extrapolation(estimate, sizes, accuracies, target):
     """Exercise 2: validation accuracy at ``target`` images per class, read from a straight
     line through the learning curve on a log scale."""
     expected = _log_linear_estimate(sizes, accuracies, target)
-    if estimate is not None and np.ndim(estimate) == 0 and not isinstance(estimate, (str, bytes)):
+    if is_single_number(estimate):
         linear = np.polyval(np.polyfit(sizes, accuracies, 1), target)
         if abs(float(estimate) - expected) > 0.02 and abs(float(estimate) - linear) <= 0.01:
             return wrong("That fits a straight line against the size itself.",
