@@ -1,0 +1,33 @@
+"""Where the course is published, and the links that open a lesson on Binder or Colab.
+
+The one place that names the public repository: the README's badges and links, the Colab
+set-up cell at the top of every lesson, and ``binder/`` are checked against it by
+``tests/test_launch_links.py``. If the repository moves, change ``REPOSITORY``/``BRANCH``
+here, run those tests, and fix what they report.
+"""
+REPOSITORY = "cnncourse/cnncourse"  # GitHub owner/name (assumed: the checkout has no remote)
+BRANCH = "main"
+
+GIT_URL = f"https://github.com/{REPOSITORY}"
+PIP_REQUIREMENT = f"cnncourse @ git+{GIT_URL}@{BRANCH}"
+
+# The first code cell of every notebook in solutions/ (and so lessons/). On Colab the course's
+# package is not installed: the cell installs it from GitHub. Anywhere else it does nothing.
+# IPython accepts the %pip line magic inside the if-block.
+COLAB_SETUP_CELL = (
+    "# On Google Colab only: install the course's helper package (elsewhere this does nothing).\n"
+    "import sys\n"
+    "if \"google.colab\" in sys.modules:\n"
+    f"    %pip install -q \"{PIP_REQUIREMENT}\""
+)
+COLAB_SETUP_CELL_ID = "colab-setup"
+
+
+def binder_url(path="lessons"):
+    """mybinder.org link that builds the repository and opens JupyterLab on ``path``."""
+    return f"https://mybinder.org/v2/gh/{REPOSITORY}/{BRANCH}?urlpath=lab/tree/{path}"
+
+
+def colab_url(path):
+    """Colab link that opens the notebook at ``path`` (relative to the repository root)."""
+    return f"https://colab.research.google.com/github/{REPOSITORY}/blob/{BRANCH}/{path}"
