@@ -7,8 +7,9 @@ where offered to draw into a figure of your own.
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from sklearn.metrics import ConfusionMatrixDisplay, recall_score
+from sklearn.metrics import ConfusionMatrixDisplay
 
+from cnncourse.metrics import per_class_recall
 from cnncourse.training import TrainingResult
 
 _TITLES = {"loss": "loss (lower is better)", "accuracy": "accuracy"}
@@ -141,11 +142,6 @@ def plot_confusion_matrix(y_true, y_pred, class_names, ax=None, title="confusion
     ax.set_title(title)
 
 
-def per_class_recall(y_true, y_pred, num_classes=10):
-    """The fraction of each class's images that the model labels correctly."""
-    return recall_score(y_true, y_pred, labels=range(num_classes), average=None, zero_division=0)
-
-
 def plot_per_class_recall(y_true, predictions, class_names, ax=None, title="recall per class"):
     """Grouped bars of per-class recall; ``predictions`` maps a run name to its predicted labels."""
     if not isinstance(predictions, dict):
@@ -220,3 +216,25 @@ def plot_histograms(arrays, bins=60, title=None):
     axes[0][0].set_ylabel("count (log)")
     if title:
         fig.suptitle(title)
+
+
+def plot_lr_range(result, marks=None, ax=None, title="learning-rate range test"):
+    """Loss against learning rate (log axis) from ``lr_range.lr_range_test``: each batch faintly,
+    the smoothed curve boldly, the suggested rate dashed, and ``marks`` (a label mapped to a
+    learning rate, e.g. your runs' rates) as dotted lines."""
+    if not hasattr(result, "smoothed"):
+        raise TypeError(f"expected what lr_range_test() returns, got {type(result).__name__}.")
+    ax = _new_axes(ax, (7, 4))
+    smooth = result.smoothed()
+    ax.plot(result.learning_rates, result.losses, color="C0", alpha=0.25, linewidth=1, label="loss of each batch")
+    ax.plot(result.learning_rates, smooth, color="C0", linewidth=2, label="smoothed")
+    ax.axvline(result.suggestion(), color="C2", linestyle="--", label=f"suggested: {result.suggestion():.1e}")
+    for i, (label, rate) in enumerate((marks or {}).items()):
+        ax.axvline(rate, color=f"C{(i + 3) % 10}", linestyle=":", linewidth=2, label=label)
+    finite = smooth[np.isfinite(smooth)]
+    if finite.size:  # the last steps shoot up: keep the interesting part in view
+        ax.set_ylim(finite.min() * 0.9, min(finite.max(), finite[0] * 1.6))
+    ax.set_xscale("log")
+    ax.set(xlabel="learning rate (log scale)", ylabel="training loss", title=title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")

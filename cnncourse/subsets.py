@@ -5,6 +5,7 @@ new arrays (never views that alias the input labels), and is reproducible from `
 """
 import numpy as np
 from sklearn.model_selection import train_test_split
+from sklearn.neighbors import NearestNeighbors
 
 
 def _check_pair(x, y):
@@ -20,7 +21,9 @@ def train_val_split(x, y, val_size=5000, seed=0, train_per_class=None):
     The validation set comes from the *training* data, so the test set stays untouched
     until the very end of a lesson. With ``train_per_class``, the training part is
     ``stratified_subset(x_train, y_train, train_per_class, seed)`` of the rest, and only
-    those images are copied: a small training set then costs little memory.
+    those images are copied: a small training set then costs little memory. Pass one
+    number for a balanced set, or one count per class (e.g. ``long_tailed_counts(500, 50)``)
+    for an imbalanced one.
     """
     _check_pair(x, y)
     train_idx, val_idx = train_test_split(np.arange(len(y)), test_size=val_size, stratify=y,
@@ -43,9 +46,14 @@ def _positions(y, counts, seed):
 
 
 def _balanced_positions(y, per_class, seed):
-    if int(per_class) != per_class or per_class < 1:
-        raise ValueError(f"per_class must be a positive whole number, got {per_class!r}.")
-    return _positions(y, [int(per_class)] * (int(y.max()) + 1), seed)
+    num_classes = int(y.max()) + 1
+    counts = np.atleast_1d(per_class)
+    if counts.size == 1:
+        counts = np.repeat(counts, num_classes)
+    if counts.shape != (num_classes,) or np.any(counts < 1) or np.any(counts != np.round(counts)):
+        raise ValueError(f"per_class must be a positive whole number or one per class ({num_classes} of "
+                         f"them), got {per_class!r}.")
+    return _positions(y, counts.astype(int), seed)
 
 
 def stratified_subset(x, y, per_class, seed=0):
@@ -73,6 +81,34 @@ def long_tailed(x, y, ratio, max_per_class=None, seed=0):
         max_per_class = int(np.bincount(y).min())
     order = _positions(y, long_tailed_counts(max_per_class, ratio, num_classes), seed)
     return x[order], y[order]
+
+
+def oversample(x, y, seed=0):
+    """Repeat images of the rarer classes (drawn at random) until every class has as many
+    as the most common one. Returns new arrays in a shuffled order; no image is dropped."""
+    _check_pair(x, y)
+    rng = np.random.default_rng(seed)
+    counts = np.bincount(y)
+    extra = [rng.choice(np.flatnonzero(y == label), size=counts.max() - n, replace=True)
+             for label, n in enumerate(counts) if 0 < n < counts.max()]
+    order = rng.permutation(np.concatenate([np.arange(len(y)), *extra]))
+    return x[order], y[order]
+
+
+def pixel_space_smote(x, n=6, neighbours=5, seed=0):
+    """What SMOTE would add for images ``x`` of one class: for ``n`` random images, a random
+    one of its ``neighbours`` nearest images *in pixel space* and a random blend of the two.
+    Returns ``(first, neighbour, blend)``, each of shape ``(n, height, width, channels)``, uint8."""
+    if len(x) <= neighbours:
+        raise ValueError(f"need more than neighbours={neighbours} images, got {len(x)}.")
+    rng = np.random.default_rng(seed)
+    flat = np.asarray(x, dtype="float32").reshape(len(x), -1)
+    _, nearest = NearestNeighbors(n_neighbors=neighbours + 1).fit(flat).kneighbors(flat)
+    first = rng.choice(len(x), size=n, replace=len(x) < n)
+    partner = nearest[first, rng.integers(1, neighbours + 1, size=n)]  # column 0 is the image itself
+    weight = rng.uniform(size=(n, 1, 1, 1)).astype("float32")
+    blend = (1 - weight) * x[first].astype("float32") + weight * x[partner].astype("float32")
+    return x[first], x[partner], np.round(blend).astype("uint8")
 
 
 def with_label_noise(y, rate, seed=0, num_classes=None):

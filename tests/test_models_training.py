@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from cnncourse.models import reference_cnn
+from cnncourse.lr_range import RangeTestResult, lr_range_test
 from cnncourse.training import TrainingResult, predict_classes, train
 
 
@@ -83,3 +84,35 @@ def test_progress_bar_counts_epochs(tiny_data, capsys):
     train(tiny_model, x, y, validation_data=(x, y), epochs=2, name="shown", progress=True)
     err = capsys.readouterr().err
     assert "shown" in err and "2/2" in err
+
+
+def test_lr_range_test_raises_the_rate_exponentially_and_stops_when_loss_explodes():
+    # An easy task (dark images are class 0, bright ones class 1): the loss falls far, then explodes.
+    y = np.tile([0, 1], 32)
+    x = (y * 255).astype(np.uint8).reshape(-1, 1, 1, 1) * np.ones((1, 32, 32, 3), dtype=np.uint8)
+    result = lr_range_test(tiny_model, x, y, start=1e-5, stop=10.0, steps=60, batch_size=16, stop_factor=1.5,
+                           progress=False)
+    assert len(result.learning_rates) == len(result.losses) <= 60
+    smooth = result.smoothed()
+    assert smooth[-1] > 1.5 * smooth.min() or not np.isfinite(smooth[-1]), "it stops only once the loss blew up"
+    assert (smooth[:-1] <= 1.5 * np.minimum.accumulate(smooth[:-1])).all(), "and not before"
+    ratios = result.learning_rates[1:] / result.learning_rates[:-1]
+    np.testing.assert_allclose(ratios, (10.0 / 1e-5) ** (1 / 59), rtol=1e-6)
+    assert len(result.losses) < 60, "a rate of 10 must blow the loss up before the end"
+    assert result.learning_rates[0] <= result.lowest_loss_rate <= result.learning_rates[-1]
+    assert result.suggestion() == pytest.approx(result.lowest_loss_rate / 10)
+
+
+def test_range_test_smoothing_and_suggestion_on_a_known_curve():
+    rates = np.geomspace(1e-5, 1, 6)
+    result = RangeTestResult(rates, np.array([2.0, 2.0, 1.0, 0.5, 3.0, 9.0]))
+    np.testing.assert_allclose(result.smoothed(beta=0.0), result.losses)
+    assert result.smoothed()[0] == 2.0  # bias correction: the first value is not shrunk toward 0
+    assert result.lowest_loss_rate == pytest.approx(1e-2)  # lowest smoothed point is the 4th (0.5)
+
+
+@pytest.mark.parametrize("kwargs, message", [({"start": 1.0, "stop": 0.1}, "start < stop"),
+                                             ({"steps": 5}, "too few"), ({"batch_size": 1000}, "at least")])
+def test_lr_range_test_rejects_bad_arguments(tiny_data, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        lr_range_test(tiny_model, *tiny_data, progress=False, **kwargs)

@@ -5,7 +5,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from cnncourse import plots  # noqa: E402
+from cnncourse import metrics, plots  # noqa: E402
 from cnncourse.training import TrainingResult  # noqa: E402
 
 NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
@@ -81,7 +81,7 @@ def test_plot_pixel_histogram_counts_every_value_per_channel():
 def test_per_class_recall_and_its_plot():
     y_true = np.array([0, 0, 1, 1, 2, 2])
     y_pred = np.array([0, 1, 1, 1, 0, 0])
-    np.testing.assert_allclose(plots.per_class_recall(y_true, y_pred, 3), [0.5, 1.0, 0.0])
+    np.testing.assert_allclose(metrics.per_class_recall(y_true, y_pred, 3), [0.5, 1.0, 0.0])
     plots.plot_per_class_recall(y_true, {"m": y_pred}, NAMES[:3])
     assert [bar.get_height() for bar in plt.gca().patches] == [0.5, 1.0, 0.0]
     with pytest.raises(TypeError, match="map a name"):
@@ -146,3 +146,15 @@ def test_plot_histograms_says_so_when_nothing_is_finite():
     blown, fine = plt.gcf().axes
     assert "no finite values" in blown.get_title() and not blown.patches
     assert "range 0 to 2" in fine.get_title()
+
+
+def test_plot_lr_range_marks_the_suggestion_and_the_given_rates():
+    from cnncourse.lr_range import RangeTestResult
+    result = RangeTestResult(np.geomspace(1e-5, 1, 6), np.array([2.3, 2.3, 2.0, 1.5, 3.0, 50.0]))
+    plots.plot_lr_range(result, marks={"my run": 1e-3})
+    ax = plt.gca()
+    assert ax.get_xscale() == "log"
+    assert [line.get_xdata()[0] for line in ax.lines[2:]] == [result.suggestion(), 1e-3]
+    assert ax.get_ylim()[1] < 50, "the explosion at the end must not squash the useful part"
+    with pytest.raises(TypeError, match="lr_range_test"):
+        plots.plot_lr_range([1, 2, 3])

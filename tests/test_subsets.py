@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from cnncourse.subsets import (long_tailed, long_tailed_counts, stratified_subset, train_val_split,
-                               with_label_noise)
+from cnncourse.subsets import (long_tailed, long_tailed_counts, oversample, pixel_space_smote,
+                               stratified_subset, train_val_split, with_label_noise)
 
 
 @pytest.fixture
@@ -76,6 +76,39 @@ def test_long_tailed_subset_has_the_profile(toy):
     xs, ys = long_tailed(x, y, ratio=10, seed=1)
     assert np.bincount(ys).tolist() == long_tailed_counts(40, 10).tolist()
     assert (y[xs[:, 0, 0, 0]] == ys).all()
+
+
+def test_train_val_split_takes_one_count_per_class(toy):
+    x, y = toy
+    counts = long_tailed_counts(20, ratio=10)
+    (xs, ys), (xv, yv) = train_val_split(x, y, val_size=100, seed=1, train_per_class=counts)
+    assert np.bincount(ys).tolist() == counts.tolist()
+    assert np.bincount(yv).tolist() == [10] * 10
+    assert not set(xs[:, 0, 0, 0]) & set(xv[:, 0, 0, 0])
+    with pytest.raises(ValueError, match="one per class"):
+        train_val_split(x, y, val_size=100, train_per_class=[5, 5, 5])
+
+
+def test_oversample_repeats_rare_images_until_balanced(toy):
+    x, y = long_tailed(*toy, ratio=10, seed=0)
+    xo, yo = oversample(x, y, seed=0)
+    assert np.bincount(yo).tolist() == [np.bincount(y).max()] * 10
+    assert set(xo[:, 0, 0, 0]) == set(x[:, 0, 0, 0]), "every original image kept, no new ones invented"
+    assert (toy[1][xo[:, 0, 0, 0]] == yo).all()
+    assert not (np.diff(yo) >= 0).all(), "oversampled set should come shuffled"
+    assert np.array_equal(oversample(x, y, seed=0)[1], yo)
+
+
+def test_pixel_space_smote_blends_an_image_with_a_pixel_neighbour():
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, size=(30, 4, 4, 3), dtype=np.uint8)
+    first, partner, blend = pixel_space_smote(x, n=5, neighbours=3, seed=1)
+    assert first.shape == partner.shape == blend.shape == (5, 4, 4, 3) and blend.dtype == np.uint8
+    assert not any(np.array_equal(a, b) for a, b in zip(first, partner)), "a partner is another image"
+    low, high = np.minimum(first, partner), np.maximum(first, partner)
+    assert ((blend >= low) & (blend <= high)).all(), "a blend lies between its two parents"
+    with pytest.raises(ValueError, match="more than neighbours"):
+        pixel_space_smote(x[:3], neighbours=3)
 
 
 def test_label_noise_flips_the_asked_fraction_to_other_classes():

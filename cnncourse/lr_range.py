@@ -1,0 +1,76 @@
+"""The learning-rate range test: one short run in which the learning rate grows by the same
+factor at every step, recording the loss of each batch (Smith, 2017, "Cyclical learning rates
+for training neural networks"; fastai calls it ``lr_find``).
+
+Read its curve from left to right: flat (too small to learn), falling (useful rates), lowest
+point, then rising steeply (too large). A good constant learning rate sits on the falling part,
+about ten times below the lowest point.
+"""
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+from tqdm.auto import tqdm
+
+
+@dataclass(frozen=True)
+class RangeTestResult:
+    """The learning rate and the loss of every batch of a range test."""
+    learning_rates: np.ndarray
+    losses: np.ndarray
+
+    def smoothed(self, beta=0.9):
+        """The losses as an exponential moving average (bias-corrected), which is far easier to read."""
+        average, out = 0.0, []
+        for step, loss in enumerate(self.losses, start=1):
+            average = beta * average + (1 - beta) * loss
+            out.append(average / (1 - beta ** step))
+        return np.array(out)
+
+    @property
+    def lowest_loss_rate(self):
+        """The learning rate at the lowest point of the smoothed curve."""
+        smooth = self.smoothed()
+        return float(self.learning_rates[np.nanargmin(np.where(np.isfinite(smooth), smooth, np.nan))])
+
+    def suggestion(self):
+        """A constant learning rate to start from: ten times below the lowest point."""
+        return self.lowest_loss_rate / 10
+
+
+def lr_range_test(model, x, y, *, start=1e-6, stop=1.0, steps=100, batch_size=64, optimizer="adam",
+                  seed=0, stop_factor=4.0, progress=True):
+    """Train a fresh ``model()`` for up to ``steps`` batches while the learning rate grows
+    exponentially from ``start`` to ``stop``. Stops early once the smoothed loss exceeds
+    ``stop_factor`` times its lowest value (or is no longer finite): the rates beyond are useless.
+
+    ``model`` builds the model (as in ``train``); ``optimizer`` is a Keras optimizer name.
+    The model is thrown away afterwards: the test only measures.
+    """
+    if not 0 < start < stop:
+        raise ValueError(f"need 0 < start < stop, got start={start}, stop={stop}.")
+    if steps < 10:
+        raise ValueError(f"steps={steps} is too few to draw a curve; use at least 10 (100 is typical).")
+    if len(x) != len(y) or len(x) < batch_size:
+        raise ValueError(f"need matching x and y with at least batch_size={batch_size} images, "
+                         f"got {len(x)} images and {len(y)} labels.")
+    keras.utils.set_random_seed(seed)
+    built = model()
+    built.compile(optimizer=keras.optimizers.get({"class_name": optimizer, "config": {"learning_rate": start}}),
+                  loss="sparse_categorical_crossentropy")
+    rates = np.geomspace(start, stop, steps)
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(x))
+    batches_per_pass = len(x) // batch_size
+    losses = []
+    for step, rate in enumerate(tqdm(rates, desc="range test", unit="batch", disable=not progress,
+                                     leave=False)):
+        if step and step % batches_per_pass == 0:
+            order = rng.permutation(len(x))
+        batch = order[(step % batches_per_pass) * batch_size:][:batch_size]
+        built.optimizer.learning_rate.assign(rate)
+        losses.append(float(built.train_on_batch(x[batch], y[batch], return_dict=True)["loss"]))
+        smooth = RangeTestResult(rates[:step + 1], np.array(losses)).smoothed()
+        if not np.isfinite(smooth[-1]) or (step >= 10 and smooth[-1] > stop_factor * smooth.min()):
+            break
+    return RangeTestResult(rates[:len(losses)], np.array(losses))
