@@ -15,11 +15,21 @@ Markers (nbgrader's, matched on the whole stripped line, in code cells only):
 * ``### BEGIN HIDDEN TESTS`` ... ``### END HIDDEN TESTS``: grading checks, removed entirely.
   A cell left empty by the removal is dropped.
 
+nbgrader metadata is derived from the markers, so no lesson needs any of its own: a code cell
+holding a solution block is an *answer* cell of the next exercise (``solution: true``,
+grade_id ``ex<N>-answer``), a code cell holding hidden tests is a *check* cell of the current
+exercise (autograder tests, ``grade: true``, 1 point unless the author set other points,
+grade_id ``ex<N>-check``, ``ex<N>-check-2`` for a second one). ``cnncourse-make-lessons`` stamps
+it into ``solutions/`` and the student copies carry it, with answer and check cells locked
+against deletion (check cells also against editing) as ``nbgrader generate_assignment`` does.
+``cnncourse.grading`` and nbgrader both find the exercises through it.
+
 Both copies are saved without outputs, execution counts or editor metadata, with the same
 deterministic serialization, so that the generated files only change when the source does.
 """
 import argparse
 import copy
+import re
 import sys
 from pathlib import Path
 
@@ -34,6 +44,60 @@ CELL_METADATA_KEEP = ("tags", "nbgrader")
 NOTEBOOK_METADATA_KEEP = ("kernelspec", "language_info")
 DEFAULT_KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 MAKE = "cnncourse-make-lessons"
+NBGRADER_SCHEMA = 3
+OUR_GRADE_ID = re.compile(r"^ex\d+-(answer|check(-\d+)?)$")
+
+
+def block_kinds(source):
+    """The kinds of marker blocks (``"solution"``, ``"hidden tests"``) begun in ``source``."""
+    return {MARKERS[line.strip()][0] for line in source.split("\n")
+            if MARKERS.get(line.strip(), (None, False))[1]}
+
+
+def _points(metadata):
+    points = metadata.get("nbgrader", {}).get("points")
+    ok = isinstance(points, (int, float)) and not isinstance(points, bool) and points >= 0
+    return points if ok else 1
+
+
+def add_grading_metadata(nb):
+    """Return a copy of ``nb`` whose answer and check cells carry nbgrader metadata derived from
+    the markers (see the module docstring); idempotent. Stale metadata of ours on a cell that no
+    longer holds markers is removed; nbgrader metadata an author set by hand on other cells is kept.
+    """
+    nb = copy.deepcopy(nb)
+    exercise, checks = 0, 0
+    for index, cell in enumerate(nb.cells):
+        kinds = set()
+        if cell.cell_type == "code":
+            strip_markers(cell.source, index)  # unbalanced or nested markers: say so first
+            kinds = block_kinds(cell.source)
+        meta = {"schema_version": NBGRADER_SCHEMA, "locked": False, "task": False}
+        if kinds == {"solution", "hidden tests"}:
+            raise ValueError(f"cell {index}: holds an answer (SOLUTION block) and hidden tests; "
+                             "put the hidden tests in a check cell of their own below the answer")
+        if "solution" in kinds:
+            exercise, checks = exercise + 1, 0
+            meta.update(grade_id=f"ex{exercise}-answer", solution=True, grade=False)
+        elif "hidden tests" in kinds:
+            checks += 1
+            meta.update(grade_id=f"ex{exercise}-check" + (f"-{checks}" if checks > 1 else ""),
+                        solution=False, grade=True, locked=True, points=_points(cell.metadata))
+        else:
+            if OUR_GRADE_ID.match(str(cell.metadata.get("nbgrader", {}).get("grade_id", ""))):
+                del cell.metadata["nbgrader"]
+            continue
+        cell.metadata["nbgrader"] = nbformat.from_dict(meta)
+    return nb
+
+
+def _lock(cell):
+    """Protect answer and check cells in the student copy the way nbgrader's LockCells does."""
+    grading = cell.metadata.get("nbgrader", {})
+    if grading.get("solution") or grading.get("grade"):
+        cell.metadata["deletable"] = False
+    if grading.get("grade") and not grading.get("solution"):
+        cell.metadata["editable"] = False
 
 
 def clean_source(nb):
@@ -75,7 +139,7 @@ def strip_markers(source, cell_index):
 
 def student_version(nb):
     """Return the student copy of a solution notebook (the input is not modified)."""
-    nb = clean_source(nb)
+    nb = clean_source(add_grading_metadata(nb))
     cells = []
     for index, cell in enumerate(nb.cells):
         if cell.cell_type == "code":
@@ -83,6 +147,7 @@ def student_version(nb):
             if source != cell.source and not source.strip():
                 continue  # the cell only held hidden tests
             cell.source = source
+            _lock(cell)
         cells.append(cell)
     nb.cells = cells
     return nb
@@ -127,16 +192,43 @@ def clean_solutions(solutions_dir="solutions", check=False):
     return messages
 
 
+def stamp_solutions(solutions_dir="solutions", check=False):
+    """Write the nbgrader metadata of :func:`add_grading_metadata` into ``solutions/*.ipynb``
+    where it is missing or stale (nothing else in the file changes).
+
+    Returns the files rewritten, or with ``check=True`` the problems found (nothing written).
+    """
+    messages = []
+    for path in sorted(Path(solutions_dir).glob("*.ipynb")):
+        nb = _read(path)
+        try:
+            stamped = add_grading_metadata(nb)
+        except ValueError as error:
+            raise ValueError(f"{path.as_posix()}: {error}") from error
+        if stamped == nb:
+            continue
+        if check:
+            messages.append(f"{path.as_posix()} lacks the nbgrader metadata of its exercises "
+                            f"(or it is stale): run `{MAKE}`")
+        else:
+            _write(path, dumps(stamped))
+            messages.append(f"stamped nbgrader metadata into {path.as_posix()}")
+    return messages
+
+
 def write_lessons(solutions_dir="solutions", lessons_dir="lessons", check=False):
     """Generate ``lessons/`` from ``solutions/``.
 
-    With ``check=False`` write the lessons that changed, remove the ones whose source is gone,
-    and return what was done; with ``check=True`` write nothing and return the problems
-    (stale, missing or orphan lessons, solutions saved with outputs).
+    With ``check=False`` first stamp the nbgrader metadata into ``solutions/`` where needed,
+    then write the lessons that changed, remove the ones whose source is gone, and return what
+    was done; with ``check=True`` write nothing and return the problems (stale, missing or
+    orphan lessons, solutions saved with outputs or without current nbgrader metadata).
     """
     solutions, lessons = Path(solutions_dir), Path(lessons_dir)
     sources = sorted(solutions.glob("*.ipynb"))
-    messages = clean_solutions(solutions, check=True) if check else []
+    messages = stamp_solutions(solutions, check=check)
+    if check:
+        messages = clean_solutions(solutions, check=True) + messages
     for source in sources:
         target = lessons / source.name
         try:

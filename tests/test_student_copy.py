@@ -10,7 +10,8 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from cnncourse.student_copy import (
-    STUB, clean_source, dumps, main, strip_markers, student_version, write_lessons,
+    STUB, add_grading_metadata, clean_source, dumps, main, stamp_solutions, strip_markers, student_version,
+    write_lessons,
 )
 
 REPO = Path(__file__).resolve().parent.parent
@@ -87,10 +88,46 @@ def test_outputs_execution_counts_and_metadata_reduced():
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert all(c.outputs == [] and c.execution_count is None for c in code)
     assert nb.cells[0].metadata == {"tags": ["intro"]}
-    assert nb.cells[1].metadata == {"tags": ["exercise"]}
-    assert nb.cells[2].metadata == {"nbgrader": {"grade": True, "points": 1}}
+    assert nb.cells[1].metadata == {"tags": ["exercise"], "deletable": False, "nbgrader": ANSWER_META}
+    assert nb.cells[2].metadata == {"deletable": False, "editable": False, "nbgrader": CHECK_META}
     assert set(nb.metadata) == {"kernelspec", "language_info"}
     assert nb.metadata.kernelspec.display_name == "Python 3"
+
+
+ANSWER_META = {"grade": False, "grade_id": "ex1-answer", "locked": False, "schema_version": 3,
+               "solution": True, "task": False}
+CHECK_META = {"grade": True, "grade_id": "ex1-check", "locked": True, "points": 1, "schema_version": 3,
+              "solution": False, "task": False}
+
+
+def test_grading_metadata_derived_from_markers():
+    nb = add_grading_metadata(solution_notebook())
+    assert "nbgrader" not in nb.cells[0].metadata  # markdown
+    assert nb.cells[1].metadata.nbgrader == ANSWER_META
+    assert nb.cells[1].metadata.tags == ["exercise"]  # other metadata untouched
+    assert nb.cells[2].metadata.nbgrader == CHECK_META
+    assert nb.cells[3].metadata.nbgrader == {**CHECK_META, "grade_id": "ex1-check-2"}  # second check of ex1
+    assert add_grading_metadata(nb) == nb  # idempotent
+    assert "nbgrader" not in solution_notebook().cells[1].metadata  # input not modified
+
+
+def test_grading_metadata_numbers_exercises_and_keeps_points_and_foreign_metadata():
+    nb = new_notebook(cells=[
+        new_code_cell(EXERCISE), new_code_cell(CHECK, metadata={"nbgrader": {"grade": True, "points": 3}}),
+        new_code_cell("x = 1", metadata={"nbgrader": {"grade_id": "ex7-check", "grade": True}}),  # stale: ours
+        new_code_cell("y = 2", metadata={"nbgrader": {"grade_id": "readonly", "locked": True}}),   # the author's
+        new_code_cell(EXERCISE.replace("counts", "total")), new_code_cell(CHECK.replace("counts", "total")),
+    ])
+    out = add_grading_metadata(nb)
+    assert [c.metadata.get("nbgrader", {}).get("grade_id") for c in out.cells] == [
+        "ex1-answer", "ex1-check", None, "readonly", "ex2-answer", "ex2-check"]
+    assert out.cells[1].metadata.nbgrader.points == 3 and out.cells[5].metadata.nbgrader.points == 1
+
+
+def test_answer_and_hidden_tests_in_one_cell_is_an_error():
+    nb = new_notebook(cells=[new_code_cell(EXERCISE + "\n" + HIDDEN_ONLY)])
+    with pytest.raises(ValueError, match="cell 0: holds an answer"):
+        add_grading_metadata(nb)
 
 
 def test_missing_kernelspec_is_filled_in():
@@ -142,7 +179,10 @@ def test_write_lessons_then_check_is_clean(tmp_path):
     solutions, lessons = make_dirs(tmp_path, {"01_counts.ipynb": solution_notebook(),
                                               "00_intro.ipynb": new_notebook(cells=[new_markdown_cell("hi")])})
     done = write_lessons(solutions, lessons)
-    assert done == [f"wrote {(lessons / n).as_posix()}" for n in ("00_intro.ipynb", "01_counts.ipynb")]
+    assert done == [f"stamped nbgrader metadata into {(solutions / '01_counts.ipynb').as_posix()}"] + [
+        f"wrote {(lessons / n).as_posix()}" for n in ("00_intro.ipynb", "01_counts.ipynb")]
+    stamped = nbformat.read(solutions / "01_counts.ipynb", as_version=4)
+    assert stamped.cells[1].metadata.nbgrader == ANSWER_META and "bincount" in stamped.cells[1].source
     written = (lessons / "01_counts.ipynb").read_text(encoding="utf-8")
     assert written == dumps(student_version(solution_notebook())) and written.endswith("}\n")
     assert "bincount" not in written
@@ -165,9 +205,10 @@ def test_missing_and_orphan_lessons_reported_then_fixed(tmp_path):
     lessons.mkdir()
     (lessons / "99_old.ipynb").write_text(dumps(new_notebook()), encoding="utf-8")
     problems = write_lessons(solutions, lessons, check=True)
-    assert len(problems) == 2
-    assert "01_counts.ipynb is missing" in problems[0]
-    assert "99_old.ipynb has no source in" in problems[1]
+    assert len(problems) == 3
+    assert "01_counts.ipynb lacks the nbgrader metadata of its exercises" in problems[0]
+    assert "01_counts.ipynb is missing" in problems[1]
+    assert "99_old.ipynb has no source in" in problems[2]
     write_lessons(solutions, lessons)
     assert sorted(p.name for p in lessons.iterdir()) == ["01_counts.ipynb"]
     assert write_lessons(solutions, lessons, check=True) == []
@@ -183,6 +224,20 @@ def test_solution_with_outputs_reported_and_cleaned(tmp_path):
     assert main(["--clean-solutions", "--solutions", str(solutions), "--lessons", str(lessons)]) == 0
     assert write_lessons(solutions, lessons, check=True) == []
     assert "bincount" in (solutions / "00_x.ipynb").read_text(encoding="utf-8")  # answers kept
+
+
+def test_stale_grading_metadata_reported_then_restamped(tmp_path):
+    solutions, lessons = make_dirs(tmp_path, {"01_counts.ipynb": solution_notebook()})
+    write_lessons(solutions, lessons)
+    assert stamp_solutions(solutions, check=True) == []
+    nb = nbformat.read(solutions / "01_counts.ipynb", as_version=4)
+    nb.cells[2].metadata.nbgrader.grade_id = "renamed"
+    (solutions / "01_counts.ipynb").write_text(dumps(nb), encoding="utf-8")
+    assert write_lessons(solutions, lessons, check=True) == [
+        f"{(solutions / '01_counts.ipynb').as_posix()} lacks the nbgrader metadata of its exercises "
+        "(or it is stale): run `cnncourse-make-lessons`"]
+    write_lessons(solutions, lessons)
+    assert write_lessons(solutions, lessons, check=True) == []
 
 
 def test_cli_check_exit_code(tmp_path, capsys):
