@@ -1,5 +1,6 @@
 """Tests of cnncourse.student_copy, and the check that lessons/ is regenerated from solutions/."""
 import copy
+import json
 import os
 import subprocess
 import sys
@@ -275,3 +276,28 @@ def test_repository_lessons_are_generated_from_solutions():
     orphans = [p.name for p in sorted(lessons.glob("*.ipynb")) if not (solutions / p.name).is_file()]
     assert orphans == [], f"lessons without a source in solutions/: {orphans}"
     assert write_lessons(solutions, lessons, check=True) == []
+
+
+def test_nbgrader_generate_assignment_accepts_solutions_and_agrees_with_lessons(tmp_path):
+    """The real `nbgrader generate_assignment` takes every solutions/ notebook (our derived
+    metadata passes its checks) and, with our one-line stub, makes exactly the sources of lessons/."""
+    pytest.importorskip("nbgrader")
+    source = tmp_path / "source" / "lessons"
+    source.mkdir(parents=True)
+    names = sorted(p.name for p in (REPO / "solutions").glob("*.ipynb"))
+    for name in names:
+        (source / name).write_bytes((REPO / "solutions" / name).read_bytes())
+    (tmp_path / "nbgrader_config.py").write_text(
+        'c = get_config()\nc.CourseDirectory.course_id = "cnncourse"\n'
+        'c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE"}\n', encoding="utf-8")
+    bin_dir = str(Path(sys.executable).parent)  # nbgrader runs `alembic` from PATH
+    env = {**os.environ, "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "")])}
+    run = subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", "lessons", "--create"],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    for name in names:
+        released = nbformat.read(tmp_path / "release" / "lessons" / name, as_version=4)
+        ours = nbformat.read(REPO / "lessons" / name, as_version=4)
+        released_code = [c.source for c in released.cells if c.source.strip()]
+        assert released_code == [c.source for c in ours.cells], name
+        assert "HIDDEN TESTS" not in json.dumps(released) and "BEGIN SOLUTION" not in json.dumps(released)
