@@ -26,7 +26,8 @@ BINDER = re.compile(r"https://mybinder\.org/v2/gh/(?P<repo>[\w.-]+/[\w.-]+)/(?P<
                     r"(?:\?urlpath=lab/tree/(?P<path>[^)\s\"'>]*))?(?=[)\s\"'>]|$)")
 COLAB = re.compile(r"https://colab\.research\.google\.com/github/(?P<repo>[\w.-]+/[\w.-]+)/blob/"
                    r"(?P<branch>[\w.-]+)/(?P<path>[^)\s\"'>]+)")
-GITHUB = re.compile(r"github\.com/(?P<repo>[\w.-]+/[\w.-]+?)(?:\.git)?(?:@(?P<branch>[\w.-]+))?(?=[/\"'\s)@]|$)")
+# pip installs from GitHub (the Colab cell); other GitHub links (credits, references) may go anywhere.
+GIT_INSTALL = re.compile(r"git\+https://github\.com/(?P<repo>[\w.-]+/[\w.-]+?)(?:\.git)?(?:@(?P<branch>[\w.-]+))?(?=[/\"'\s)@]|$)")
 
 
 def first_code_cell(path):
@@ -118,7 +119,7 @@ def test_every_launch_link_uses_the_one_repository():
         for kind, match in _launch_links(text):
             found += 1
             problems += _check_link(kind, match, where)
-        for match in GITHUB.finditer(text):
+        for match in GIT_INSTALL.finditer(text):
             if match["repo"] != launch.REPOSITORY or (match["branch"] and match["branch"] != launch.BRANCH):
                 problems.append(f"{where}: {match[0]} is not {launch.REPOSITORY}@{launch.BRANCH}")
     assert found >= 1 + 2 * len(LESSONS)
@@ -133,3 +134,6 @@ def test_link_patterns_catch_a_wrong_repository():
     [(kind, match)] = _launch_links(missing)
     assert any("does not exist" in p for p in _check_link(kind, match, "x"))
     assert not _check_link("binder", BINDER.search(launch.binder_url("lessons")), "x")
+    [install] = GIT_INSTALL.finditer(launch.COLAB_SETUP_CELL)
+    assert (install["repo"], install["branch"]) == (launch.REPOSITORY, launch.BRANCH)
+    assert GIT_INSTALL.search('pip install "x @ git+https://github.com/fork/cnncourse@dev"')["repo"] == "fork/cnncourse"
