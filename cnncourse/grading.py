@@ -451,6 +451,8 @@ def grade(submission, solutions_dir=None, timeout=DEFAULT_TIMEOUT, cell_timeout=
         report.notes += _notes_on_errors(graded, replies)
     except GradingError as error:
         report.error = str(error)
+    except Exception as error:  # a bug or an odd file must not cost the other submissions their grades
+        report.error = f"{submission}: could not grade: {type(error).__name__}: {error}"
     report.seconds = time.monotonic() - started
     return report
 
