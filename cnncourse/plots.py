@@ -110,6 +110,23 @@ def show_images(x, y, class_names, predicted=None, n=16, cols=8, title=None):
         fig.suptitle(title)
 
 
+def show_image_rows(rows, title=None):
+    """One row of images per name, e.g. ``{"image": a, "its neighbour": b, "blend": c}``."""
+    if not isinstance(rows, dict) or not rows:
+        raise TypeError("rows must map a row name to images, e.g. {'originals': x[:6]}.")
+    cols = max(len(images) for images in rows.values())
+    fig, axes = plt.subplots(len(rows), cols, figsize=(1.3 * cols, 1.5 * len(rows)), layout="constrained",
+                             squeeze=False)
+    for ax_row, (name, images) in zip(axes, rows.items()):
+        for i, ax in enumerate(ax_row):
+            ax.axis("off")
+            if i < len(images):
+                ax.imshow(images[i])
+        ax_row[0].set_title(name, fontsize=9, loc="left")
+    if title:
+        fig.suptitle(title)
+
+
 def plot_class_counts(y, class_names, ax=None, title="images per class"):
     """A bar chart of how many images each class has."""
     ax = _new_axes(ax, (7, 3))
@@ -218,22 +235,23 @@ def plot_histograms(arrays, bins=60, title=None):
         fig.suptitle(title)
 
 
-def plot_lr_range(result, marks=None, ax=None, title="learning-rate range test"):
+def plot_lr_range(result, marks=None, suggest=True, ax=None, title="learning-rate range test"):
     """Loss against learning rate (log axis) from ``lr_range.lr_range_test``: each batch faintly,
-    the smoothed curve boldly, the suggested rate dashed, and ``marks`` (a label mapped to a
-    learning rate, e.g. your runs' rates) as dotted lines."""
+    the smoothed curve boldly, the suggested rate dashed (unless ``suggest=False``), and ``marks``
+    (a label mapped to a learning rate, e.g. your runs' rates) as dotted lines."""
     if not hasattr(result, "smoothed"):
         raise TypeError(f"expected what lr_range_test() returns, got {type(result).__name__}.")
     ax = _new_axes(ax, (7, 4))
     smooth = result.smoothed()
     ax.plot(result.learning_rates, result.losses, color="C0", alpha=0.25, linewidth=1, label="loss of each batch")
     ax.plot(result.learning_rates, smooth, color="C0", linewidth=2, label="smoothed")
-    ax.axvline(result.suggestion(), color="C2", linestyle="--", label=f"suggested: {result.suggestion():.1e}")
+    if suggest:
+        ax.axvline(result.suggestion(), color="C2", linestyle="--", label=f"suggested: {result.suggestion():.1e}")
     for i, (label, rate) in enumerate((marks or {}).items()):
         ax.axvline(rate, color=f"C{(i + 3) % 10}", linestyle=":", linewidth=2, label=label)
     finite = smooth[np.isfinite(smooth)]
     if finite.size:  # the last steps shoot up: keep the interesting part in view
-        ax.set_ylim(finite.min() * 0.9, min(finite.max(), finite[0] * 1.6))
+        ax.set_ylim(finite.min() * 0.95, max(min(finite.max(), finite[0] * 1.25), finite[0] * 1.02))
     ax.set_xscale("log")
     ax.set(xlabel="learning rate (log scale)", ylabel="training loss", title=title)
     ax.grid(alpha=0.3)

@@ -156,5 +156,17 @@ def test_plot_lr_range_marks_the_suggestion_and_the_given_rates():
     assert ax.get_xscale() == "log"
     assert [line.get_xdata()[0] for line in ax.lines[2:]] == [result.suggestion(), 1e-3]
     assert ax.get_ylim()[1] < 50, "the explosion at the end must not squash the useful part"
+    plots.plot_lr_range(result, suggest=False)
+    assert len(plt.gca().lines) == 2
     with pytest.raises(TypeError, match="lr_range_test"):
         plots.plot_lr_range([1, 2, 3])
+
+
+def test_show_image_rows_draws_one_row_per_name():
+    images = np.zeros((3, 4, 4, 3), dtype=np.uint8)
+    plots.show_image_rows({"a": images, "b": images[:2]}, title="t")
+    fig = plt.gcf()
+    assert sum(1 for ax in fig.axes if ax.images) == 5
+    assert fig.axes[0].get_title(loc="left") == "a" and fig.axes[3].get_title(loc="left") == "b"
+    with pytest.raises(TypeError, match="map a row name"):
+        plots.show_image_rows([images])
