@@ -44,7 +44,8 @@ def lr_range_test(model, x, y, *, start=1e-6, stop=1.0, steps=100, batch_size=64
     exponentially from ``start`` to ``stop``. Stops early once the smoothed loss exceeds
     ``stop_factor`` times its lowest value (or is no longer finite): the rates beyond are useless.
 
-    ``model`` builds the model (as in ``train``); ``optimizer`` is a Keras optimizer name.
+    ``model`` builds the model (as in ``train``); ``optimizer`` is a Keras optimizer name or a fresh
+    optimizer instance (e.g. ``keras.optimizers.SGD(momentum=0.9)``), whose rate the test sets.
     The model is thrown away afterwards: the test only measures.
     """
     if not 0 < start < stop:
@@ -56,7 +57,9 @@ def lr_range_test(model, x, y, *, start=1e-6, stop=1.0, steps=100, batch_size=64
                          f"got {len(x)} images and {len(y)} labels.")
     keras.utils.set_random_seed(seed)
     built = model()
-    built.compile(optimizer=keras.optimizers.get({"class_name": optimizer, "config": {"learning_rate": start}}),
+    if isinstance(optimizer, str):
+        optimizer = keras.optimizers.get({"class_name": optimizer, "config": {"learning_rate": start}})
+    built.compile(optimizer=optimizer,
                   loss="sparse_categorical_crossentropy")
     rates = np.geomspace(start, stop, steps)
     rng = np.random.default_rng(seed)

@@ -116,3 +116,10 @@ def test_range_test_smoothing_and_suggestion_on_a_known_curve():
 def test_lr_range_test_rejects_bad_arguments(tiny_data, kwargs, message):
     with pytest.raises(ValueError, match=message):
         lr_range_test(tiny_model, *tiny_data, progress=False, **kwargs)
+
+
+def test_lr_range_test_takes_an_optimizer_instance_and_sets_its_rate(tiny_data):
+    optimizer = keras.optimizers.SGD(momentum=0.9)
+    result = lr_range_test(tiny_model, *tiny_data, start=1e-4, stop=1e-2, steps=10, batch_size=16,
+                           optimizer=optimizer, progress=False)
+    assert float(optimizer.learning_rate) == pytest.approx(result.learning_rates[-1], rel=1e-5)
