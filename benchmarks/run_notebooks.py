@@ -142,6 +142,8 @@ def main():
     parser.add_argument("--budget-mb", type=float, default=1536)
     args = parser.parse_args()
 
+    if os.environ.get("CNNCOURSE_DATA_DIR"):  # kernels start in the notebook's folder: pass an absolute path
+        os.environ["CNNCOURSE_DATA_DIR"] = os.path.abspath(os.environ["CNNCOURSE_DATA_DIR"])
     paths = args.paths or [REPO_ROOT / "solutions", REPO_ROOT / "lessons"]
     notebooks = find_notebooks(paths)
     if not notebooks:
