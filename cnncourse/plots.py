@@ -64,20 +64,45 @@ def plot_history(*results, metrics=("loss", "accuracy")):
     axes[0][-1].legend(fontsize="small")
 
 
-def compare(*results, metric="accuracy"):
-    """Runs side by side: one panel of curves each (same y-axis), and a table of final numbers."""
+def compare(*results, metric="accuracy", cols=4):
+    """Runs side by side: one panel of curves each (same y-axis, ``cols`` panels per row), and a
+    table of final numbers."""
     _check_results(results)
-    fig, axes = plt.subplots(1, len(results), figsize=(4.5 * len(results), 3.5), sharey=True,
-                             layout="constrained", squeeze=False)
-    for ax, r in zip(axes[0], results):
+    rows = -(-len(results) // cols)
+    fig, axes = plt.subplots(rows, min(cols, len(results)), figsize=(4.5 * min(cols, len(results)), 3.5 * rows),
+                             sharey=True, layout="constrained", squeeze=False)
+    for ax, r in zip(axes.flat, results):
         epochs = np.arange(1, r.epochs + 1)
         ax.plot(epochs, r.history[metric], label="train")
         ax.plot(epochs, r.history[f"val_{metric}"], linestyle="--", label="validation")
         ax.set(title=r.name)
         _epoch_axis(ax)
-    axes[0][0].set_ylabel(metric)
+    for ax in axes.flat[len(results):]:
+        ax.set_visible(False)
+    for row in axes:
+        row[0].set_ylabel(metric)
     axes[0][0].legend()
     return comparison_table(*results)
+
+
+def plot_gap(result):
+    """Loss and accuracy of one run, training against validation, with the gap between them
+    shaded and the epoch of the lowest validation loss marked (the one early stopping keeps)."""
+    _check_results([result])
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), layout="constrained")
+    epochs, best = np.arange(1, result.epochs + 1), result.best_epoch
+    for ax, metric in zip(axes, ("loss", "accuracy")):
+        train, val = result.history[metric], result.history[f"val_{metric}"]
+        ax.plot(epochs, train, color="C0", label="training")
+        ax.plot(epochs, val, color="C1", linestyle="--", label="validation")
+        ax.fill_between(epochs, train, val, color="C3", alpha=0.15, label="gap")
+        ax.axvline(best, color="C2", linestyle=":", linewidth=2, label=f"lowest validation loss: epoch {best}")
+        ax.set(title=_TITLES[metric])
+        _epoch_axis(ax)
+    axes[1].annotate(f"gap {result.gap:.2f}", xy=(epochs[-1], (result.train_accuracy + result.val_accuracy) / 2),
+                     xytext=(-6, 0), textcoords="offset points", ha="right", va="center", color="C3")
+    axes[0].legend(fontsize="small")
+    fig.suptitle(f"{result.name}: training against validation")
 
 
 def comparison_table(*results):
@@ -201,16 +226,21 @@ def plot_learning_curve(runs, references=None, ax=None, title="learning curve ov
     ax.legend(fontsize="small")
 
 
-def show_augmented(augment, image, n=8, title="one training image, as augmentation shows it to the model"):
-    """``n`` random augmentations of one ``uint8`` image, the original first."""
-    batch = np.repeat(np.asarray(image)[None], n - 1, axis=0).astype("float32")
-    augmented = np.asarray(augment(batch, training=True))
-    pictures = np.concatenate([np.asarray(image)[None], np.clip(augmented, 0, 255).astype(np.uint8)])
-    fig, axes = plt.subplots(1, n, figsize=(1.3 * n, 1.6), layout="constrained")
-    for i, (ax, picture) in enumerate(zip(axes, pictures)):
-        ax.imshow(picture)
+def show_augmented(augment, images, n=8, title="as augmentation shows images to the model"):
+    """One row per ``uint8`` image (or a single image): the original, then ``n - 1`` random
+    augmentations by ``augment`` (a Keras layer or ``keras.Sequential``)."""
+    images = np.asarray(images)
+    images = images[None] if images.ndim == 3 else images
+    fig, axes = plt.subplots(len(images), n, figsize=(1.3 * n, 1.45 * len(images) + 0.3), layout="constrained",
+                             squeeze=False)
+    for row, image in zip(axes, images):
+        batch = np.repeat(image[None], n - 1, axis=0).astype("float32")
+        augmented = np.clip(np.asarray(augment(batch, training=True)), 0, 255).astype(np.uint8)
+        for i, (ax, picture) in enumerate(zip(row, np.concatenate([image[None], augmented]))):
+            ax.imshow(picture)
+            ax.axis("off")
+    for i, ax in enumerate(axes[0]):
         ax.set_title("original" if i == 0 else f"random #{i}", fontsize=8)
-        ax.axis("off")
     fig.suptitle(title, fontsize=10)
 
 

@@ -41,6 +41,12 @@ class TrainingResult:
         return float(np.nanmax(self.history["val_accuracy"]))
 
     @property
+    def best_epoch(self):
+        """The epoch (counting from 1) with the lowest validation loss: where early stopping
+        with ``restore_best_weights`` would take the weights from."""
+        return int(np.nanargmin(self.history["val_loss"])) + 1
+
+    @property
     def gap(self):
         """Training minus validation accuracy after the last epoch: large means overfitting."""
         return self.train_accuracy - self.val_accuracy
@@ -50,6 +56,7 @@ class TrainingResult:
         return {"run": self.name, "epochs": self.epochs,
                 "train accuracy": round(self.train_accuracy, 3),
                 "val accuracy": round(self.val_accuracy, 3),
+                "best val accuracy": round(self.best_val_accuracy, 3),
                 "gap": round(self.gap, 3), "seconds": round(self.seconds, 1)}
 
 

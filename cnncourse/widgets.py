@@ -4,7 +4,19 @@ A control must answer within about a second, so nothing here trains: the lesson 
 the results first, and the control only chooses which of them to draw.
 """
 import ipywidgets as widgets
+import keras
 import matplotlib.pyplot as plt
+import numpy as np
+
+from cnncourse.models import augmentation_layers
+from cnncourse.plots import show_augmented
+
+
+def _redraw_into(output, draw):
+    with output:
+        output.clear_output(wait=True)
+        draw()
+        plt.show()
 
 
 def explore(render, options, description, value=None):
@@ -25,14 +37,44 @@ def explore(render, options, description, value=None):
         slider.value = value
     output = widgets.Output()
 
-    def redraw(_=None):
-        with output:
-            output.clear_output(wait=True)
-            render(slider.value)
-            plt.show()
-
-    slider.observe(redraw, names="value")
-    redraw()
+    slider.observe(lambda _: _redraw_into(output, lambda: render(slider.value)), names="value")
+    _redraw_into(output, lambda: render(slider.value))
     box = widgets.VBox([slider, output])
     box.slider = slider
     return box
+
+
+def augmentation_preview(images, n=6, seed=0):
+    """Strength controls for ``models.augmentation_layers`` above a grid of ``images`` (``uint8``,
+    one row each) as the model would see them: the original, then ``n - 1`` random draws.
+
+    The draws are seeded, so moving a slider shows the same random moves made stronger or weaker.
+    Nothing trains: a change augments a few images (well under a second). ``widget.controls``
+    maps each argument of ``augmentation_layers`` to its control.
+    """
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[-1] != 3 or len(images) == 0:
+        raise ValueError(f"images should be a batch of colour images (count, height, width, 3), "
+                         f"got shape {images.shape}: e.g. x_train[:4].")
+    style = {"description_width": "initial"}
+    controls = {"flip": widgets.Checkbox(value=True, description="flip left-right", style=style)}
+    for name, label in (("shift", "shift (fraction of size)"), ("zoom", "zoom in/out (fraction)"),
+                        ("rotation", "rotation (fraction of a turn)")):
+        controls[name] = widgets.FloatSlider(value=0.1 if name != "rotation" else 0.0, min=0, max=0.5, step=0.05,
+                                             description=label, continuous_update=False, style=style)
+    output = widgets.Output()
+
+    def draw():
+        strengths = {name: control.value for name, control in controls.items()}
+        augment = keras.Sequential(augmentation_layers(seed=seed, **strengths))
+        shown = ", ".join(f"{name} {value:g}" for name, value in strengths.items() if name != "flip" and value)
+        show_augmented(augment, images, n=n, title=f"flip {'on' if strengths['flip'] else 'off'}; "
+                                                   f"{shown or 'no shift, zoom or rotation'}")
+
+    for control in controls.values():
+        control.observe(lambda _: _redraw_into(output, draw), names="value")
+    _redraw_into(output, draw)
+    box = widgets.VBox([widgets.HBox(list(controls.values())[:2]), widgets.HBox(list(controls.values())[2:]), output])
+    box.controls = controls
+    return box
+

@@ -36,7 +36,17 @@ def test_reference_cnn_switches_add_and_remove_layers():
     assert [reference_cnn(width=8).get_layer(f"conv{i}").filters for i in (1, 2, 3)] == [8, 16, 32]
 
 
-@pytest.mark.parametrize("kwargs", [{"width": 0}, {"dropout": 1.0}, {"dropout": -0.1}])
+def test_reference_cnn_l2_penalizes_every_kernel_and_batch_norm_follows_the_weights_quickly():
+    plain, decayed = reference_cnn(width=4), reference_cnn(width=4, l2=1e-3, batch_norm=True)
+    assert not plain.losses
+    kernels = [layer for layer in decayed.layers if hasattr(layer, "kernel")]
+    assert len(kernels) == 5 and all(layer.kernel_regularizer is not None for layer in kernels)
+    expected = 1e-3 * sum(float(np.sum(np.square(layer.kernel.numpy()))) for layer in kernels)
+    assert float(sum(decayed.losses)) == pytest.approx(expected, rel=1e-4)
+    assert decayed.get_layer("bn1").momentum == 0.9
+
+
+@pytest.mark.parametrize("kwargs", [{"width": 0}, {"dropout": 1.0}, {"dropout": -0.1}, {"l2": -1e-4}])
 def test_reference_cnn_rejects_bad_arguments(kwargs):
     with pytest.raises(ValueError):
         reference_cnn(**kwargs)
@@ -123,3 +133,19 @@ def test_lr_range_test_takes_an_optimizer_instance_and_sets_its_rate(tiny_data):
     result = lr_range_test(tiny_model, *tiny_data, start=1e-4, stop=1e-2, steps=10, batch_size=16,
                            optimizer=optimizer, progress=False)
     assert float(optimizer.learning_rate) == pytest.approx(result.learning_rates[-1], rel=1e-5)
+
+
+def test_augmentation_layers_leave_out_zero_strengths_and_keep_images_upright():
+    from cnncourse.models import augmentation_layers
+
+    names = [type(layer).__name__ for layer in augmentation_layers(flip=False, shift=0.1, zoom=0.0, rotation=0.05)]
+    assert names == ["RandomTranslation", "RandomRotation"]
+    flip = augmentation_layers(shift=0, zoom=0)[0]
+    assert flip.mode == "horizontal"
+    image = np.random.default_rng(0).integers(0, 256, size=(1, 32, 32, 3)).astype("float32")
+    out = np.asarray(keras.Sequential(augmentation_layers(seed=3))(np.repeat(image, 8, axis=0), training=True))
+    assert out.shape == (8, 32, 32, 3) and not np.allclose(out, image)
+    same = np.asarray(keras.Sequential(augmentation_layers(seed=3))(np.repeat(image, 8, axis=0), training=True))
+    np.testing.assert_allclose(out, same, err_msg="a seed gives repeatable draws")
+    with pytest.raises(ValueError, match="fractions"):
+        augmentation_layers(shift=1.5)

@@ -52,6 +52,32 @@ def test_compare_draws_a_panel_per_run_and_returns_the_table():
     assert table.loc["after", "val accuracy"] == pytest.approx(0.55)
 
 
+def test_compare_wraps_panels_into_rows_and_hides_the_spare_ones():
+    runs = [result(f"run {i}", [0.5, 0.7, 0.9], [0.4, 0.45, 0.42]) for i in range(5)]
+    table = plots.compare(*runs, cols=3)
+    axes = plt.gcf().axes
+    assert len(axes) == 6
+    assert [ax.get_title() for ax in axes if ax.get_visible()] == [f"run {i}" for i in range(5)]
+    assert not axes[5].get_visible()
+    assert table.loc["run 3", "best val accuracy"] == pytest.approx(0.45)
+
+
+def test_plot_gap_shades_the_gap_and_marks_the_lowest_validation_loss():
+    run = TrainingResult(name="plain", seconds=1.0, model=None, history={
+        "loss": [2.0, 1.4, 1.0, 0.6], "val_loss": [2.1, 1.6, 1.7, 2.0],
+        "accuracy": [0.3, 0.5, 0.7, 0.9], "val_accuracy": [0.3, 0.4, 0.42, 0.41]})
+    assert run.best_epoch == 2
+    plots.plot_gap(run)
+    loss_ax, acc_ax = plt.gcf().axes
+    for ax in (loss_ax, acc_ax):
+        assert len(ax.collections) == 1, "the shaded gap"
+        marker = [line for line in ax.lines if line.get_linestyle() == ":"]
+        assert list(marker[0].get_xdata()) == [2, 2]
+        assert "epoch 2" in marker[0].get_label()
+    assert "gap 0.49" in [t.get_text() for t in acc_ax.texts]
+    assert "plain" in plt.gcf().get_suptitle()
+
+
 def test_show_images_marks_wrong_predictions_in_red():
     x = np.zeros((3, 32, 32, 3), dtype=np.uint8)
     plots.show_images(x, np.array([0, 1, 2]), NAMES, predicted=np.array([0, 3, 2]), n=3, cols=3)
@@ -118,6 +144,17 @@ def test_show_augmented_shows_the_original_then_augmented_copies():
     shown = [ax.images[0].get_array() for ax in axes[1:]]
     assert all(np.array_equal(s, image) or np.array_equal(s, image[:, ::-1]) for s in shown)
     assert any(np.array_equal(s, image[:, ::-1]) for s in shown), "some copies should be flipped"
+
+
+def test_show_augmented_draws_a_row_per_image():
+    import keras
+    images = np.random.default_rng(0).integers(0, 256, size=(3, 32, 32, 3), dtype=np.uint8)
+    plots.show_augmented(keras.layers.RandomTranslation(0.2, 0.2, seed=1), images, n=4)
+    axes = plt.gcf().axes
+    assert len(axes) == 12
+    for row, image in enumerate(images):
+        np.testing.assert_array_equal(axes[4 * row].images[0].get_array(), image)
+        assert not np.array_equal(axes[4 * row + 1].images[0].get_array(), image), "shifted"
 
 
 def test_plot_histograms_one_panel_per_array_with_its_range():

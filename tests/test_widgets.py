@@ -30,3 +30,31 @@ def test_explore_rejects_bad_input():
         explore(print, [], "x")
     with pytest.raises(TypeError, match="render must be a function"):
         explore("not callable", [1], "x")
+
+
+def test_augmentation_preview_redraws_with_the_new_strength(monkeypatch):
+    import numpy as np
+    from cnncourse import widgets as course_widgets
+
+    drawn = []
+    monkeypatch.setattr(course_widgets, "show_augmented",
+                        lambda augment, images, n, title: drawn.append(([type(layer).__name__ for layer in augment.layers],
+                                                                         title)))
+    images = np.zeros((2, 32, 32, 3), dtype=np.uint8)
+    box = course_widgets.augmentation_preview(images, n=4)
+    assert drawn[-1] == (["RandomFlip", "RandomTranslation", "RandomZoom"], "flip on; shift 0.1, zoom 0.1")
+    box.controls["rotation"].value = 0.2
+    assert drawn[-1][0] == ["RandomFlip", "RandomTranslation", "RandomZoom", "RandomRotation"]
+    box.controls["flip"].value = False
+    box.controls["shift"].value = 0.0
+    assert drawn[-1] == (["RandomZoom", "RandomRotation"], "flip off; zoom 0.1, rotation 0.2")
+
+
+def test_augmentation_preview_draws_real_images_and_rejects_a_single_image():
+    import numpy as np
+    from cnncourse.widgets import augmentation_preview
+
+    images = np.random.default_rng(0).integers(0, 256, size=(2, 32, 32, 3), dtype=np.uint8)
+    augmentation_preview(images, n=3)  # the real drawing path, end to end
+    with pytest.raises(ValueError, match=r"x_train\[:4\]"):
+        augmentation_preview(images[0])

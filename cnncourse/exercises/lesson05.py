@@ -1,0 +1,165 @@
+"""Checks for lesson 05, "Overfitting"."""
+import types
+
+import keras
+import numpy as np
+
+from cnncourse.checks import correct, not_attempted, wrong
+from cnncourse.training import TrainingResult
+
+# Exercise 1's extra histories: a later improvement, a tie, a run that never stops, patience 1.
+_HISTORIES = [([1.0, 0.9, 0.95, 0.96, 0.85, 0.9, 0.95, 0.97, 0.7], 3),
+              ([1.0, 0.9, 0.9, 0.9, 0.9, 0.8], 3),
+              ([1.0, 0.9, 0.8, 0.7], 3),
+              ([1.2, 1.3, 1.1], 1)]
+
+
+def keras_early_stopping(val_losses, patience):
+    """What ``keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True)`` does
+    with these validation losses: ``(epochs trained, epoch whose weights it restores)``, counting
+    from 1. Computed by Keras' own callback, fed one epoch at a time."""
+    callback = keras.callbacks.EarlyStopping(monitor="val_loss", mode="min", patience=patience)
+    model = types.SimpleNamespace(stop_training=False)
+    callback.set_model(model)
+    callback.on_train_begin()
+    for epoch, loss in enumerate(val_losses):
+        callback.on_epoch_end(epoch, {"val_loss": float(loss)})
+        if model.stop_training:
+            break
+    return epoch + 1, callback.best_epoch + 1
+
+
+def _diagnose(answer, expected, val_losses, patience):
+    trained, restored = expected
+    if answer == (trained - 1, restored - 1):
+        return "Count epochs from 1, as Keras prints them: the first epoch is epoch 1, not 0."
+    if answer[0] == trained and answer[1] == int(np.argmin(val_losses)) + 1:
+        return ("The restored epoch is the lowest loss among the epochs that were trained: training stopped "
+                f"after epoch {trained}, so the callback never saw the later epochs.")
+    best_before = np.minimum.accumulate(val_losses)[:-1]
+    if np.any(np.asarray(val_losses[1:]) == best_before):
+        return ("Here an epoch ties the best loss so far. Keras counts an epoch as an improvement only if its loss is "
+                "strictly lower than the best so far: a tie is no improvement.")
+    if answer[0] in (trained - 1, trained + 1) and answer[0] <= len(val_losses):
+        return (f"Training stops after `patience` epochs in a row without improvement: with patience {patience}, "
+                f"{patience} epochs after the best one, not {patience} - 1 or {patience} + 1.")
+    return ("Walk through the losses keeping the best so far and a count of epochs since it; an epoch is an "
+            "improvement only if its loss is strictly lower than the best so far.")
+
+
+def check_early_stopping(early_stopping, val_losses, patience):
+    """Exercise 1: ``early_stopping(val_losses, patience)`` returns ``(epochs trained, restored epoch)``
+    as Keras' ``EarlyStopping`` would, on the lesson's run and on a few more histories."""
+    if early_stopping is None:
+        return not_attempted("early_stopping")
+    if not callable(early_stopping):
+        return wrong(f"`early_stopping` should be a function, not a {type(early_stopping).__name__}.",
+                     "def early_stopping(val_losses, patience): ... return epochs_trained, restored_epoch")
+    for losses, wait in [(list(val_losses), patience), *_HISTORIES]:
+        expected = keras_early_stopping(losses, wait)
+        try:
+            answer = early_stopping(list(losses), wait)
+        except Exception as exc:  # a learner's function can fail in many ways; report, don't crash
+            return wrong(f"early_stopping({losses}, {wait}) raised {type(exc).__name__}: {exc}")
+        if answer is None:
+            return not_attempted("early_stopping")
+        try:
+            answer = tuple(int(value) for value in answer)
+        except (TypeError, ValueError):
+            answer = None
+        if answer is None or len(answer) != 2:
+            return wrong(f"early_stopping should return two whole numbers (epochs trained, restored epoch); "
+                         f"it returned {answer!r}.", "return epochs_trained, restored_epoch")
+        if answer != expected:
+            shown = [round(float(loss), 3) for loss in losses]
+            return wrong(f"For the validation losses {shown} with patience {wait}, Keras trains {expected[0]} "
+                         f"epochs and restores epoch {expected[1]}; your function says {answer}.",
+                         _diagnose(answer, expected, losses, wait))
+    trained, restored = keras_early_stopping(list(val_losses), patience)
+    return correct(f"Correct: on the lesson's run, early stopping trains {trained} epochs and restores the "
+                   f"weights of epoch {restored}; it also agrees with Keras on {len(_HISTORIES)} tricky histories.")
+
+
+def _matches_a_shift(picture, image, pixels):
+    """Whether ``picture`` is ``image`` moved by whole pixels, at most ``pixels`` each way, with
+    black filling the uncovered border (what padding by ``pixels`` and a random crop give)."""
+    size = image.shape[0]
+    padded = np.pad(image, ((pixels, pixels), (pixels, pixels), (0, 0)))
+    return any(np.allclose(padded[dy:dy + size, dx:dx + size], picture, atol=1e-3)
+               for dy in range(2 * pixels + 1) for dx in range(2 * pixels + 1))
+
+
+def _translation_hint(augment, pixels):
+    layers = augment.layers if isinstance(augment, keras.Sequential) else [augment]
+    moves = [layer for layer in layers if isinstance(layer, keras.layers.RandomTranslation)]
+    if not moves:
+        return "Add layers.RandomTranslation(...) for the shifts."
+    move, fraction = moves[0], pixels / 32
+    if move.fill_mode != "constant":
+        return f"The border is filled by {move.fill_mode!r}; black borders need fill_mode='constant'."
+    if move.interpolation != "nearest":
+        return "Moves by fractions of a pixel blur the image; interpolation='nearest' keeps whole pixels."
+    if max(abs(float(f)) for f in (*np.ravel(move.height_factor), *np.ravel(move.width_factor))) > fraction + 1e-6:
+        return f"The factors are fractions of the image size: {pixels} of 32 pixels is {fraction}."
+    return "Use only RandomTranslation and RandomFlip('horizontal'): no zoom or rotation here."
+
+
+def check_shift_and_flip(augment, sample_images, pixels=4):
+    """Exercise 2: the classic CIFAR-10 augmentation: random shifts by up to ``pixels`` whole pixels
+    with a black border, and left-right flips; verified image by image on ``sample_images``."""
+    if augment is None:
+        return not_attempted("augment")
+    if not isinstance(augment, keras.layers.Layer):
+        return wrong(f"`augment` should be a Keras layer or keras.Sequential, not a {type(augment).__name__}.",
+                     "keras.Sequential([layers.RandomTranslation(...), layers.RandomFlip(...)])")
+    batch = np.asarray(sample_images, dtype="float32")
+    try:
+        out = np.asarray(augment(batch, training=True))
+        at_inference = np.asarray(augment(batch, training=False))
+    except Exception as exc:  # a learner's layers can fail in many ways; report, don't crash
+        return wrong(f"Applying `augment` to images failed: {type(exc).__name__}: {exc}",
+                     "Build it from Keras layers only: RandomTranslation and RandomFlip.")
+    if out.shape != batch.shape or at_inference.shape != batch.shape:
+        return wrong(f"It turns images of shape {batch.shape[1:]} into {out.shape[1:]}.",
+                     "Augmentation must keep the 32x32x3 shape the model expects.")
+    if np.allclose(out, batch):
+        return wrong("The images come out unchanged.", "Check that the factors are above 0.")
+    if not np.allclose(at_inference, batch, atol=1e-3):
+        return wrong("With training=False (validation, prediction) it still changes the images.",
+                     "Use Keras' random layers only: they act during training and pass images through otherwise.")
+    moved = [_matches_a_shift(o, b, pixels) for o, b in zip(out, batch)]
+    mirrored = [_matches_a_shift(o, b[:, ::-1], pixels) for o, b in zip(out, batch)]
+    unexplained = sum(not (m or f) for m, f in zip(moved, mirrored))
+    if any(_matches_a_shift(o, b[::-1], pixels) or _matches_a_shift(o, b[::-1, ::-1], pixels)
+           for o, b in zip(out, batch)):
+        return wrong("Some images come out upside down.", "Flip left-right only: RandomFlip('horizontal').")
+    if unexplained:
+        return wrong(f"{unexplained} of {len(batch)} images are not the original (or its mirror image) moved by "
+                     f"at most {pixels} whole pixels with a black border.", _translation_hint(augment, pixels))
+    if len(batch) >= 8 and not any(f and not m for m, f in zip(moved, mirrored)):
+        return wrong("No image came out mirrored.", "Add layers.RandomFlip('horizontal').")
+    return correct(f"Correct: every image is its original moved by up to {pixels} pixels (and maybe mirrored), "
+                   "and validation images pass through untouched. This is the augmentation most CIFAR-10 "
+                   "papers use, written as 'pad 4, random crop 32, flip'.")
+
+
+def check_regularized(run, plain, max_gap=0.10):
+    """Exercise 3: a regularized run of the plain model whose final train/val gap is at most
+    ``max_gap``, without losing best validation accuracy against ``plain``."""
+    if run is None:
+        return not_attempted("my_run")
+    if not isinstance(run, TrainingResult):
+        return wrong(f"`my_run` should be what train() returns, not a {type(run).__name__}.")
+    if run.epochs < plain.epochs:
+        return wrong(f"`my_run` trained {run.epochs} epochs, the plain run {plain.epochs}: stopping early "
+                     "hides the gap instead of closing it.", "Train for EPOCHS epochs, without EarlyStopping.")
+    if run.gap > max_gap:
+        return wrong(f"The final gap is {run.gap:.3f} (training {run.train_accuracy:.3f}, validation "
+                     f"{run.val_accuracy:.3f}); it should be at most {max_gap:.2f}.",
+                     "Augmentation closes most of it; add dropout for the rest.")
+    if run.best_val_accuracy < plain.best_val_accuracy:
+        return wrong(f"The gap is closed ({run.gap:.3f}), but best validation accuracy fell to "
+                     f"{run.best_val_accuracy:.3f} from the plain run's {plain.best_val_accuracy:.3f}: "
+                     "the model now underfits.", "Regularize less: lower the dropout rate or the L2 factor.")
+    return correct(f"Correct: gap {run.gap:.3f} (plain: {plain.gap:.3f}) and best validation accuracy "
+                   f"{run.best_val_accuracy:.3f} (plain: {plain.best_val_accuracy:.3f}).")
