@@ -8,9 +8,10 @@ about ten times below the lowest point.
 """
 from dataclasses import dataclass
 
-import keras
 import numpy as np
 from tqdm.auto import tqdm
+
+from cnncourse.training import make_optimizer, seeded_build
 
 
 @dataclass(frozen=True)
@@ -55,12 +56,8 @@ def lr_range_test(model, x, y, *, start=1e-6, stop=1.0, steps=100, batch_size=64
     if len(x) != len(y) or len(x) < batch_size:
         raise ValueError(f"need matching x and y with at least batch_size={batch_size} images, "
                          f"got {len(x)} images and {len(y)} labels.")
-    keras.utils.set_random_seed(seed)
-    built = model()
-    if isinstance(optimizer, str):
-        optimizer = keras.optimizers.get({"class_name": optimizer, "config": {"learning_rate": start}})
-    built.compile(optimizer=optimizer,
-                  loss="sparse_categorical_crossentropy")
+    built = seeded_build(model, seed)
+    built.compile(optimizer=make_optimizer(optimizer, start), loss="sparse_categorical_crossentropy")
     rates = np.geomspace(start, stop, steps)
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(x))

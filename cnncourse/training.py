@@ -76,6 +76,24 @@ class EpochProgress(keras.callbacks.Callback):
         self.bar.close()
 
 
+def seeded_build(model, seed):
+    """Seed Python, NumPy and the backend, then build ``model()``: the initial weights, the
+    shuffling and the dropout masks all follow ``seed``."""
+    if isinstance(model, keras.Model) or not callable(model):
+        raise TypeError("pass a function that builds the model, e.g. reference_cnn or "
+                        "lambda: reference_cnn(dropout=0.3), not a built model, so that the seed also fixes "
+                        f"the initial weights; got {type(model).__name__}.")
+    keras.utils.set_random_seed(seed)
+    return model()
+
+
+def make_optimizer(optimizer, learning_rate):
+    """A Keras optimizer: a name (e.g. ``"adam"``) gets ``learning_rate``; an instance is used as is."""
+    if isinstance(optimizer, str):
+        return keras.optimizers.get({"class_name": optimizer, "config": {"learning_rate": learning_rate}})
+    return optimizer
+
+
 def train(model, x, y, *, validation_data, epochs=5, batch_size=64, optimizer="adam",
           learning_rate=1e-3, seed=0, name=None, callbacks=(), progress=True, **fit_kwargs):
     """Compile and fit ``model`` and return a :class:`TrainingResult`.
@@ -86,18 +104,11 @@ def train(model, x, y, *, validation_data, epochs=5, batch_size=64, optimizer="a
     same curves. ``optimizer`` is a Keras optimizer name (used with ``learning_rate``) or
     an optimizer instance. Extra keyword arguments (``class_weight``, ...) go to ``fit``.
     """
-    if isinstance(model, keras.Model) or not callable(model):
-        raise TypeError("train() takes a function that builds the model, e.g. train(reference_cnn, ...) "
-                        "or train(lambda: reference_cnn(dropout=0.3), ...), so that the seed also fixes "
-                        f"the initial weights; got {type(model).__name__}.")
     if len(x) != len(y):
         raise ValueError(f"x has {len(x)} images but y has {len(y)} labels.")
-    keras.utils.set_random_seed(seed)
-    built = model()
-    if isinstance(optimizer, str):
-        optimizer = keras.optimizers.get({"class_name": optimizer,
-                                          "config": {"learning_rate": learning_rate}})
-    built.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    built = seeded_build(model, seed)
+    built.compile(optimizer=make_optimizer(optimizer, learning_rate), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
     name = name or built.name
     callbacks = list(callbacks) + ([EpochProgress(name, epochs)] if progress else [])
     start = time.perf_counter()

@@ -85,6 +85,8 @@ def test_train_wants_a_builder_not_a_model(tiny_data):
     x, y = tiny_data
     with pytest.raises(TypeError, match="function that builds the model"):
         train(tiny_model(), x, y, validation_data=(x, y))
+    with pytest.raises(TypeError, match="function that builds the model"):
+        lr_range_test(tiny_model(), x, y, progress=False)
     with pytest.raises(ValueError, match="64 images but y has 63"):
         train(tiny_model, x, y[:-1], validation_data=(x, y))
 
