@@ -1,8 +1,10 @@
 """Measure wall time and peak memory of the course notebooks.
 
-Each notebook is executed top to bottom in a fresh ``python3`` kernel of the
-current environment (nbclient, working directory = the notebook's folder);
-executed notebooks are not written back to disk.
+Each notebook is executed top to bottom in a fresh kernel of this Python
+(``cnncourse.authoring.runner``, the grader's runner; working directory = the
+notebook's folder); executed notebooks are not written back to disk. The Keras
+backend is the environment's: ``KERAS_BACKEND=jax python benchmarks/run_notebooks.py``
+measures JAX.
 
 * Wall time: from kernel start until the last cell is done.
 * Peak memory: the larger of (a) the kernel's own high-water mark ``VmHWM``
@@ -29,9 +31,8 @@ from pathlib import Path
 
 import nbformat
 import psutil
-from jupyter_client.kernelspec import KernelSpec
-from jupyter_client.manager import AsyncKernelManager
-from nbclient import NotebookClient
+
+from cnncourse.authoring.runner import NotebookRun
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MB = 2**20
@@ -77,36 +78,22 @@ def vm_hwm_bytes(pid):
     return 0
 
 
-def kernel_manager():
-    """A manager for the python3 kernel, guaranteed to run this interpreter."""
-    km = AsyncKernelManager(kernel_name="python3")
-    argv0 = km.kernel_spec.argv[0]
-    # jupyter_client itself swaps a bare "python"/"python3" for sys.executable.
-    aliases = {"python", f"python{sys.version_info[0]}", "python%d.%d" % sys.version_info[:2]}
-    if argv0 not in aliases and os.path.abspath(argv0) != os.path.abspath(sys.executable):
-        km._kernel_spec = KernelSpec(  # the python3 spec points elsewhere: override it
-            argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-            display_name="Python 3", language="python")
-    return km
-
-
 def run_notebook(path, timeout):
     """Execute one notebook; return (wall seconds, peak bytes, error or None)."""
-    nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, km=kernel_manager(), timeout=timeout)
+    run = NotebookRun(nbformat.read(path, as_version=4), cwd=path.parent)
     error = None
     start = time.perf_counter()
-    with client.setup_kernel(cwd=str(path.parent), cleanup_kc=True):
-        pid = client.km.provisioner.pid
-        sampler = RssSampler(pid)
+    with run.kernel():
+        sampler = RssSampler(run.pid)
         sampler.start()
         try:
-            for index, cell in enumerate(client.nb.cells):
-                client.execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
+            for index, cell in enumerate(run.nb.cells):
+                if cell.cell_type == "code":
+                    run.run_cell(index, timeout)
         except Exception as exc:  # cell error, timeout, dead kernel, ...
             error = exc
         wall = time.perf_counter() - start
-        peak = max(vm_hwm_bytes(pid), sampler.stop())  # kernel still alive here
+        peak = max(vm_hwm_bytes(run.pid), sampler.stop())  # kernel still alive here
     return wall, peak, error
 
 

@@ -16,6 +16,8 @@
 Every problem a user can cause or fix raises ``DataError``, whose message names
 the file or folder involved and says what to do next.
 """
+from __future__ import annotations
+
 import hashlib
 import http.client
 import importlib
@@ -306,8 +308,8 @@ def _stream_to_file(response, part: Path, expected, url: str, dest: Path, progre
     return written, hasher.hexdigest()
 
 
-def download(url: str, dest, *, sha256: str, size=None, progress=True,
-             timeout=DOWNLOAD_TIMEOUT_S) -> Path:
+def download(url: str, dest: str | os.PathLike[str], *, sha256: str, size: int | None = None,
+             progress: bool = True, timeout: float = DOWNLOAD_TIMEOUT_S) -> Path:
     """Downloads url to dest, which appears only once its size and SHA-256 are right.
 
     The body streams into ``dest + ".part"``, which is removed whatever happens.
@@ -413,7 +415,9 @@ def _load_from_cache(cache: Path, allow_download: bool, progress: bool) -> Cifar
         return _read_folder(target, _BIN)
 
 
-def load_cifar10(data_dir=None, *, cache_dir=None, download=True, progress=True) -> Cifar10:
+def load_cifar10(data_dir: str | os.PathLike[str] | None = None, *,
+                 cache_dir: str | os.PathLike[str] | None = None, download: bool = True,
+                 progress: bool = True) -> Cifar10:
     """Returns CIFAR-10 as arrays, from a local copy, the cache, or a download.
 
     See the module docstring for where it looks; raises DataError when it cannot.

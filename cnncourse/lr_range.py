@@ -6,12 +6,19 @@ Read its curve from left to right: flat (too small to learn), falling (useful ra
 point, then rising steeply (too large). A good constant learning rate sits on the falling part,
 about ten times below the lowest point.
 """
+from __future__ import annotations
+
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from cnncourse.training import make_optimizer, seeded_build
+
+if TYPE_CHECKING:
+    import keras
 
 
 @dataclass(frozen=True)
@@ -20,7 +27,7 @@ class RangeTestResult:
     learning_rates: np.ndarray
     losses: np.ndarray
 
-    def smoothed(self, beta=0.9):
+    def smoothed(self, beta: float = 0.9) -> np.ndarray:
         """The losses as an exponential moving average (bias-corrected), which is far easier to read."""
         average, out = 0.0, []
         for step, loss in enumerate(self.losses, start=1):
@@ -29,18 +36,20 @@ class RangeTestResult:
         return np.array(out)
 
     @property
-    def lowest_loss_rate(self):
+    def lowest_loss_rate(self) -> float:
         """The learning rate at the lowest point of the smoothed curve."""
         smooth = self.smoothed()
         return float(self.learning_rates[np.nanargmin(np.where(np.isfinite(smooth), smooth, np.nan))])
 
-    def suggestion(self):
+    def suggestion(self) -> float:
         """A constant learning rate to start from: ten times below the lowest point."""
         return self.lowest_loss_rate / 10
 
 
-def lr_range_test(model, x, y, *, start=1e-6, stop=1.0, steps=100, batch_size=64, optimizer="adam",
-                  seed=0, stop_factor=4.0, progress=True):
+def lr_range_test(model: Callable[[], keras.Model], x: np.ndarray, y: np.ndarray, *, start: float = 1e-6,
+                  stop: float = 1.0, steps: int = 100, batch_size: int = 64,
+                  optimizer: str | keras.optimizers.Optimizer = "adam", seed: int = 0, stop_factor: float = 4.0,
+                  progress: bool = True) -> RangeTestResult:
     """Train a fresh ``model()`` for up to ``steps`` batches while the learning rate grows
     exponentially from ``start`` to ``stop``. Stops early once the smoothed loss exceeds
     ``stop_factor`` times its lowest value (or is no longer finite): the rates beyond are useless.

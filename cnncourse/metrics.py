@@ -3,17 +3,23 @@
 Plain accuracy counts images, so the common classes dominate it; these metrics give every
 class the same say (scikit-learn computes them).
 """
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
 import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score, recall_score
 
 
-def per_class_recall(y_true, y_pred, num_classes=10):
+def per_class_recall(y_true: np.ndarray | Sequence[int], y_pred: np.ndarray | Sequence[int],
+                     num_classes: int = 10) -> np.ndarray:
     """The fraction of each class's images that the model labels correctly."""
     return recall_score(y_true, y_pred, labels=range(num_classes), average=None, zero_division=0)
 
 
-def imbalance_report(y_true, predictions, rare_classes, num_classes=10):
+def imbalance_report(y_true: np.ndarray | Sequence[int], predictions: dict[str, np.ndarray | Sequence[int]],
+                     rare_classes: Iterable[int], num_classes: int = 10) -> pd.DataFrame:
     """One row per run: accuracy, balanced accuracy, macro F1 and the mean recall of
     ``rare_classes``. ``predictions`` maps a run name to its predicted labels."""
     if not isinstance(predictions, dict):

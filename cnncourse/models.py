@@ -5,12 +5,18 @@ the ingredients the lessons add or remove (input scaling, augmentation, dropout,
 normalization, width). Input scaling lives *inside* the model, so the model takes raw
 ``uint8`` images and nobody can forget to scale them at prediction time.
 """
+from __future__ import annotations
+
+from collections.abc import Sequence
+
 import keras
 from keras import layers
 
 
-def reference_cnn(*, width=32, dropout=0.0, batch_norm=False, l2=0.0, scale_inputs=True, preprocessing=(),
-                  augmentation=(), dense_units=128, num_classes=10, input_shape=(32, 32, 3), name="reference_cnn"):
+def reference_cnn(*, width: int = 32, dropout: float = 0.0, batch_norm: bool = False, l2: float = 0.0,
+                  scale_inputs: bool = True, preprocessing: Sequence[keras.layers.Layer] = (),
+                  augmentation: Sequence[keras.layers.Layer] = (), dense_units: int = 128, num_classes: int = 10,
+                  input_shape: tuple[int, ...] = (32, 32, 3), name: str = "reference_cnn") -> keras.Sequential:
     """Build (not compile) the reference CNN.
 
     width:         filters in the first block; the next blocks use 2x and 4x as many.
@@ -50,7 +56,8 @@ def reference_cnn(*, width=32, dropout=0.0, batch_norm=False, l2=0.0, scale_inpu
     return model
 
 
-def augmentation_layers(*, flip=True, shift=0.1, zoom=0.1, rotation=0.0, seed=None):
+def augmentation_layers(*, flip: bool = True, shift: float = 0.1, zoom: float = 0.1, rotation: float = 0.0,
+                        seed: int | None = None) -> list[keras.layers.Layer]:
     """The usual image augmentations as a list of Keras layers, for ``reference_cnn(augmentation=...)``.
 
     flip:     mirror left-right (never upside down: CIFAR-10's objects stand upright).

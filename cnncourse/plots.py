@@ -1,12 +1,25 @@
 """The figures the lessons read: learning curves, data overviews, per-class diagnostics.
 
-Each function draws a Matplotlib figure (shown by Jupyter when the cell ends) and returns
-nothing, so a cell that ends with a plot call shows the figure exactly once. Pass ``ax=``
-where offered to draw into a figure of your own.
+One contract for every function here:
+
+- it **returns its figure**, a Matplotlib ``Figure``. Jupyter shows it when the call ends a cell,
+  exactly once, like any other value (a DataFrame, a widget); elsewhere in a cell, pass it to
+  ``display(...)``, or save it with ``fig.savefig(...)``. The figures are made without pyplot, so
+  nothing else shows them a second time and nothing piles up in pyplot's list of open figures.
+- a function that draws on **one set of axes** takes ``ax=`` to draw into a figure of your own
+  (e.g. one panel of ``plt.subplots(1, 2)``) and then returns that axes' figure.
+- the same thing has the same name everywhere: ``y`` for the labels of the images ``x``,
+  ``y_true``/``y_pred`` for true and predicted labels, ``class_names``, ``title``.
 """
-import matplotlib.pyplot as plt
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import keras
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 from sklearn.metrics import ConfusionMatrixDisplay
 
 from cnncourse.metrics import per_class_recall
@@ -15,10 +28,15 @@ from cnncourse.training import TrainingResult
 _TITLES = {"loss": "loss (lower is better)", "accuracy": "accuracy"}
 
 
-def _new_axes(ax, figsize=(6, 4)):
-    if ax is None:
-        _, ax = plt.subplots(figsize=figsize, layout="constrained")
-    return ax
+def _figure(rows: int = 1, cols: int = 1, figsize: tuple[float, float] = (6, 4),
+            **subplots) -> tuple[Figure, np.ndarray]:
+    """A new figure outside pyplot and its axes as a 2-D array."""
+    fig = Figure(figsize=figsize, layout="constrained")
+    return fig, fig.subplots(rows, cols, squeeze=False, **subplots)
+
+
+def _new_axes(ax: Axes | None, figsize: tuple[float, float] = (6, 4)) -> Axes:
+    return _figure(figsize=figsize)[1][0][0] if ax is None else ax
 
 
 def _epoch_axis(ax):
@@ -27,7 +45,7 @@ def _epoch_axis(ax):
     ax.grid(alpha=0.3)
 
 
-def _check_results(results):
+def _check_results(results: Sequence[TrainingResult]) -> None:
     if not results:
         raise ValueError("pass at least one TrainingResult, e.g. plot_history(baseline).")
     for r in results:
@@ -41,14 +59,14 @@ def _spans_orders_of_magnitude(values):
     return values.size > 0 and values.max() / values.min() > 100
 
 
-def plot_history(*results, metrics=("loss", "accuracy")):
+def plot_history(*results: TrainingResult, metrics: Sequence[str] = ("loss", "accuracy"),
+                 title: str | None = None) -> Figure:
     """Learning curves of one or several runs: training solid, validation dashed, one colour per run.
 
     A loss that spans more than a factor of 100 (a run that blew up) is drawn on a log axis,
     so the other runs stay readable."""
     _check_results(results)
-    fig, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 3.8), layout="constrained",
-                             squeeze=False)
+    fig, axes = _figure(1, len(metrics), figsize=(5.5 * len(metrics), 3.8))
     for ax, metric in zip(axes[0], metrics):
         for i, r in enumerate(results):
             epochs = np.arange(1, r.epochs + 1)
@@ -62,15 +80,19 @@ def plot_history(*results, metrics=("loss", "accuracy")):
             ax.set_title(f"{ax.get_title()}, log scale")
         _epoch_axis(ax)
     axes[0][-1].legend(fontsize="small")
+    if title:
+        fig.suptitle(title)
+    return fig
 
 
-def compare(*results, metric="accuracy", cols=4):
-    """Runs side by side: one panel of curves each (same y-axis, ``cols`` panels per row), and a
-    table of final numbers."""
+def plot_comparison(*results: TrainingResult, metric: str = "accuracy", cols: int = 4,
+                    title: str | None = None) -> Figure:
+    """Runs side by side: one panel of training and validation curves each, on the same y-axis,
+    ``cols`` panels per row. :func:`comparison_table` gives the same runs' numbers."""
     _check_results(results)
     rows = -(-len(results) // cols)
-    fig, axes = plt.subplots(rows, min(cols, len(results)), figsize=(4.5 * min(cols, len(results)), 3.5 * rows),
-                             sharey=True, layout="constrained", squeeze=False)
+    fig, axes = _figure(rows, min(cols, len(results)), figsize=(4.5 * min(cols, len(results)), 3.5 * rows),
+                        sharey=True)
     for ax, r in zip(axes.flat, results):
         epochs = np.arange(1, r.epochs + 1)
         ax.plot(epochs, r.history[metric], label="train")
@@ -82,14 +104,17 @@ def compare(*results, metric="accuracy", cols=4):
     for row in axes:
         row[0].set_ylabel(metric)
     axes[0][0].legend()
-    return comparison_table(*results)
+    if title:
+        fig.suptitle(title)
+    return fig
 
 
-def plot_gap(result):
+def plot_gap(result: TrainingResult) -> Figure:
     """Loss and accuracy of one run, training against validation, with the gap between them
     shaded and the epoch of the lowest validation loss marked (the one early stopping keeps)."""
     _check_results([result])
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), layout="constrained")
+    fig, axes = _figure(1, 2, figsize=(11, 3.8))
+    axes = axes[0]
     epochs, best = np.arange(1, result.epochs + 1), result.best_epoch
     for ax, metric in zip(axes, ("loss", "accuracy")):
         train, val = result.history[metric], result.history[f"val_{metric}"]
@@ -103,45 +128,46 @@ def plot_gap(result):
                      xytext=(-6, 0), textcoords="offset points", ha="right", va="center", color="C3")
     axes[0].legend(fontsize="small")
     fig.suptitle(f"{result.name}: training against validation")
+    return fig
 
 
-def comparison_table(*results):
+def comparison_table(*results: TrainingResult) -> pd.DataFrame:
     """Final train/validation accuracy, their gap and the run time of each run, as a DataFrame."""
     _check_results(results)
     return pd.DataFrame([r.summary() for r in results]).set_index("run")
 
 
-def show_images(x, y, class_names, predicted=None, n=16, cols=8, title=None):
-    """A grid of the first ``n`` images with their labels; with ``predicted``, wrong
+def show_images(x: np.ndarray, y: np.ndarray, class_names: Sequence[str], y_pred: np.ndarray | None = None,
+                n: int = 16, cols: int = 8, title: str | None = None) -> Figure:
+    """A grid of the first ``n`` images with their labels ``y``; with ``y_pred``, wrong
     predictions are titled in red as "predicted (true)"."""
     n = min(n, len(x))
     if n == 0:
         raise ValueError("no images to show: x is empty.")
     rows = int(np.ceil(n / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(1.3 * cols, 1.45 * rows), layout="constrained",
-                             squeeze=False)
+    fig, axes = _figure(rows, cols, figsize=(1.3 * cols, 1.45 * rows))
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i >= n:
             continue
         ax.imshow(x[i])
-        if predicted is None:
+        if y_pred is None:
             ax.set_title(class_names[y[i]], fontsize=8)
         else:
-            right = predicted[i] == y[i]
-            label = class_names[predicted[i]] if right else f"{class_names[predicted[i]]}\n({class_names[y[i]]})"
+            right = y_pred[i] == y[i]
+            label = class_names[y_pred[i]] if right else f"{class_names[y_pred[i]]}\n({class_names[y[i]]})"
             ax.set_title(label, fontsize=8, color="black" if right else "red")
     if title:
         fig.suptitle(title)
+    return fig
 
 
-def show_image_rows(rows, title=None):
+def show_image_rows(rows: Mapping[str, np.ndarray], title: str | None = None) -> Figure:
     """One row of images per name, e.g. ``{"image": a, "its neighbour": b, "blend": c}``."""
     if not isinstance(rows, dict) or not rows:
         raise TypeError("rows must map a row name to images, e.g. {'originals': x[:6]}.")
     cols = max(len(images) for images in rows.values())
-    fig, axes = plt.subplots(len(rows), cols, figsize=(1.3 * cols, 1.5 * len(rows)), layout="constrained",
-                             squeeze=False)
+    fig, axes = _figure(len(rows), cols, figsize=(1.3 * cols, 1.5 * len(rows)))
     for ax_row, (name, images) in zip(axes, rows.items()):
         for i, ax in enumerate(ax_row):
             ax.axis("off")
@@ -150,18 +176,21 @@ def show_image_rows(rows, title=None):
         ax_row[0].set_title(name, fontsize=9, loc="left")
     if title:
         fig.suptitle(title)
+    return fig
 
 
-def plot_class_counts(y, class_names, ax=None, title="images per class"):
+def plot_class_counts(y: np.ndarray, class_names: Sequence[str], ax: Axes | None = None,
+                      title: str = "images per class") -> Figure:
     """A bar chart of how many images each class has."""
     ax = _new_axes(ax, (7, 3))
     counts = np.bincount(y, minlength=len(class_names))
     ax.bar(class_names, counts, color="C0")
     ax.set(title=title, ylabel="images")
     ax.tick_params(axis="x", rotation=45)
+    return ax.figure
 
 
-def plot_pixel_histogram(x, ax=None, title="pixel values"):
+def plot_pixel_histogram(x: np.ndarray, ax: Axes | None = None, title: str = "pixel values") -> Figure:
     """Histograms of the red, green and blue values of the images ``x``."""
     ax = _new_axes(ax, (6, 3))
     x = np.asarray(x)
@@ -172,9 +201,11 @@ def plot_pixel_histogram(x, ax=None, title="pixel values"):
         ax.hist(x[..., channel].ravel(), bins=bins, color=colour, alpha=0.4, label=colour)
     ax.set(title=title, xlabel="value", ylabel="count")
     ax.legend()
+    return ax.figure
 
 
-def plot_confusion_matrix(y_true, y_pred, class_names, ax=None, title="confusion matrix (rows: true class)"):
+def plot_confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequence[str], ax: Axes | None = None,
+                          title: str = "confusion matrix (rows: true class)") -> Figure:
     """Confusion matrix normalized per true class: row ``i`` says where images of class ``i`` went."""
     ax = _new_axes(ax, (6.5, 5.5))
     ConfusionMatrixDisplay.from_predictions(
@@ -182,24 +213,28 @@ def plot_confusion_matrix(y_true, y_pred, class_names, ax=None, title="confusion
         values_format=".2f", cmap="Blues", colorbar=False, ax=ax, text_kw={"fontsize": 7})
     ax.tick_params(axis="x", rotation=45)
     ax.set_title(title)
+    return ax.figure
 
 
-def plot_per_class_recall(y_true, predictions, class_names, ax=None, title="recall per class"):
-    """Grouped bars of per-class recall; ``predictions`` maps a run name to its predicted labels."""
-    if not isinstance(predictions, dict):
-        raise TypeError("predictions must map a name to predicted labels, e.g. {'baseline': y_pred}.")
+def plot_per_class_recall(y_true: np.ndarray, y_pred: Mapping[str, np.ndarray], class_names: Sequence[str],
+                          ax: Axes | None = None, title: str = "recall per class") -> Figure:
+    """Grouped bars of per-class recall; ``y_pred`` maps a run name to its predicted labels."""
+    if not isinstance(y_pred, Mapping):
+        raise TypeError("y_pred must map a run name to predicted labels, e.g. {'baseline': val_pred}.")
     ax = _new_axes(ax, (8, 3.5))
-    width = 0.8 / len(predictions)
+    width = 0.8 / len(y_pred)
     positions = np.arange(len(class_names))
-    for i, (name, y_pred) in enumerate(predictions.items()):
-        recall = per_class_recall(y_true, y_pred, len(class_names))
-        ax.bar(positions + (i - (len(predictions) - 1) / 2) * width, recall, width, label=name)
+    for i, (name, predicted) in enumerate(y_pred.items()):
+        recall = per_class_recall(y_true, predicted, len(class_names))
+        ax.bar(positions + (i - (len(y_pred) - 1) / 2) * width, recall, width, label=name)
     ax.set_xticks(positions, class_names, rotation=45)
     ax.set(ylim=(0, 1), ylabel="recall", title=title)
     ax.legend(fontsize="small")
+    return ax.figure
 
 
-def plot_learning_curve(runs, references=None, ax=None, title="learning curve over training-set size"):
+def plot_learning_curve(runs: Mapping[int, TrainingResult], references: Mapping[str, float] | None = None,
+                        ax: Axes | None = None, title: str = "learning curve over training-set size") -> Figure:
     """Best validation and final training accuracy against images per class (log axis).
 
     ``runs`` maps images per class to the :class:`TrainingResult` of that size;
@@ -224,33 +259,34 @@ def plot_learning_curve(runs, references=None, ax=None, title="learning curve ov
     ax.set(xlabel="training images per class (log scale)", ylabel="accuracy", ylim=(0, 1.02), title=title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
+    return ax.figure
 
 
-def show_augmented(augment, images, n=8, title="as augmentation shows images to the model"):
+def show_augmented(augment, images: np.ndarray, n: int = 8,
+                   title: str = "as augmentation shows images to the model") -> Figure:
     """One row per ``uint8`` image (or a single image): the original, then ``n - 1`` random
     augmentations by ``augment`` (a Keras layer or ``keras.Sequential``)."""
     images = np.asarray(images)
     images = images[None] if images.ndim == 3 else images
-    fig, axes = plt.subplots(len(images), n, figsize=(1.3 * n, 1.45 * len(images) + 0.3), layout="constrained",
-                             squeeze=False)
+    fig, axes = _figure(len(images), n, figsize=(1.3 * n, 1.45 * len(images) + 0.3))
     for row, image in zip(axes, images):
         batch = np.repeat(image[None], n - 1, axis=0).astype("float32")
-        augmented = np.clip(np.asarray(augment(batch, training=True)), 0, 255).astype(np.uint8)
+        augmented = np.clip(keras.ops.convert_to_numpy(augment(batch, training=True)), 0, 255).astype(np.uint8)
         for i, (ax, picture) in enumerate(zip(row, np.concatenate([image[None], augmented]))):
             ax.imshow(picture)
             ax.axis("off")
     for i, ax in enumerate(axes[0]):
         ax.set_title("original" if i == 0 else f"random #{i}", fontsize=8)
     fig.suptitle(title, fontsize=10)
+    return fig
 
 
-def plot_histograms(arrays, bins=60, title=None):
+def plot_histograms(arrays: Mapping[str, np.ndarray], bins: int = 60, title: str | None = None) -> Figure:
     """One histogram per named array, side by side, each on its own x-range (log counts),
     with the range printed above: for comparing inputs or activations of several models."""
     if not isinstance(arrays, dict) or not arrays:
         raise TypeError("arrays must map a name to an array, e.g. {'raw input': x}.")
-    fig, axes = plt.subplots(1, len(arrays), figsize=(3.6 * len(arrays), 2.8), layout="constrained",
-                             squeeze=False)
+    fig, axes = _figure(1, len(arrays), figsize=(3.6 * len(arrays), 2.8))
     for i, (ax, (name, values)) in enumerate(zip(axes[0], arrays.items())):
         values = np.asarray(values, dtype="float64").ravel()
         values = values[np.isfinite(values)]
@@ -263,9 +299,11 @@ def plot_histograms(arrays, bins=60, title=None):
     axes[0][0].set_ylabel("count (log)")
     if title:
         fig.suptitle(title)
+    return fig
 
 
-def plot_lr_range(result, marks=None, suggest=True, ax=None, title="learning-rate range test"):
+def plot_lr_range(result, marks: Mapping[str, float] | None = None, suggest: bool = True, ax: Axes | None = None,
+                  title: str = "learning-rate range test") -> Figure:
     """Loss against learning rate (log axis) from ``lr_range.lr_range_test``: each batch faintly,
     the smoothed curve boldly, the suggested rate dashed (unless ``suggest=False``), and ``marks``
     (a label mapped to a learning rate, e.g. your runs' rates) as dotted lines."""
@@ -286,3 +324,4 @@ def plot_lr_range(result, marks=None, suggest=True, ax=None, title="learning-rat
     ax.set(xlabel="learning rate (log scale)", ylabel="training loss", title=title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
+    return ax.figure

@@ -1,4 +1,6 @@
 """Look inside a model: the values that reach a layer, and the loss before any training."""
+from __future__ import annotations
+
 import math
 
 import keras
@@ -7,7 +9,7 @@ import numpy as np
 EXPECTED_INITIAL_LOSS = math.log(10)  # cross-entropy of a uniform guess over 10 classes
 
 
-def first_conv_input(model, x):
+def first_conv_input(model: keras.Model, x: np.ndarray) -> np.ndarray:
     """The values the model's first ``Conv2D`` receives for images ``x`` (inference mode):
     what is left of the input after the model's own scaling and normalization."""
     h = keras.ops.convert_to_tensor(np.asarray(x, dtype="float32"))
@@ -27,12 +29,12 @@ def _call_in_batches(model, x, batch_size=256):
                            for i in range(0, len(x), batch_size)])
 
 
-def layer_output(model, layer_name, x):
+def layer_output(model: keras.Model, layer_name: str, x: np.ndarray) -> np.ndarray:
     """The output of the layer named ``layer_name`` for images ``x`` (inference mode)."""
     return _call_in_batches(keras.Model(model.inputs[0], model.get_layer(layer_name).output), x)
 
 
-def initial_loss(model, x, y):
+def initial_loss(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
     """Cross-entropy of an untrained (freshly built) model on ``(x, y)``.
 
     A model that starts well guesses roughly uniformly, so this is close to
@@ -44,7 +46,7 @@ def initial_loss(model, x, y):
         keras.losses.sparse_categorical_crossentropy(y, probabilities)).mean())
 
 
-def nonfinite_weights(model):
+def nonfinite_weights(model: keras.Model) -> dict[str, float]:
     """For each layer with weights, the fraction of its weights that are NaN or infinite.
 
     Anything above 0 means training blew up: such a model can never recover, because every

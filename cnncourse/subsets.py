@@ -3,6 +3,10 @@
 Every function takes NumPy arrays of images ``x`` and integer labels ``y``, returns
 new arrays (never views that alias the input labels), and is reproducible from ``seed``.
 """
+from __future__ import annotations
+
+from collections.abc import Sequence
+
 import numpy as np
 from sklearn.model_selection import train_test_split
 from sklearn.neighbors import NearestNeighbors
@@ -15,7 +19,9 @@ def _check_pair(x, y):
         raise ValueError(f"y must be a 1-D array of integer labels, got shape {np.shape(y)}.")
 
 
-def train_val_split(x, y, val_size=5000, seed=0, train_per_class=None):
+def train_val_split(x: np.ndarray, y: np.ndarray, val_size: int | float = 5000, seed: int = 0,
+                    train_per_class: int | Sequence[int] | np.ndarray | None = None,
+                    ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """Split off a stratified validation set: ``(x_train, y_train), (x_val, y_val)``.
 
     The validation set comes from the *training* data, so the test set stays untouched
@@ -56,14 +62,15 @@ def _balanced_positions(y, per_class, seed):
     return _positions(y, counts.astype(int), seed)
 
 
-def stratified_subset(x, y, per_class, seed=0):
+def stratified_subset(x: np.ndarray, y: np.ndarray, per_class: int | Sequence[int] | np.ndarray,
+                      seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """``per_class`` random images of every class (a small, balanced training set)."""
     _check_pair(x, y)
     order = _balanced_positions(y, per_class, seed)
     return x[order], y[order]
 
 
-def long_tailed_counts(max_per_class, ratio, num_classes=10):
+def long_tailed_counts(max_per_class: int, ratio: float, num_classes: int = 10) -> np.ndarray:
     """Images per class for an exponential long tail: class 0 keeps ``max_per_class``,
     the last class ``max_per_class / ratio``, the others in between on a log scale."""
     if ratio < 1:
@@ -72,7 +79,8 @@ def long_tailed_counts(max_per_class, ratio, num_classes=10):
     return np.maximum(1, np.round(max_per_class * ratio ** -steps)).astype(int)
 
 
-def long_tailed(x, y, ratio, max_per_class=None, seed=0):
+def long_tailed(x: np.ndarray, y: np.ndarray, ratio: float, max_per_class: int | None = None,
+                seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """An imbalanced copy of ``(x, y)``: class 0 is the most common, the last class is
     ``ratio`` times rarer (as in Cao et al., 2019, "long-tailed CIFAR-10")."""
     _check_pair(x, y)
@@ -83,7 +91,7 @@ def long_tailed(x, y, ratio, max_per_class=None, seed=0):
     return x[order], y[order]
 
 
-def oversample(x, y, seed=0):
+def oversample(x: np.ndarray, y: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Repeat images of the rarer classes (drawn at random) until every class has as many
     as the most common one. Returns new arrays in a shuffled order; no image is dropped."""
     _check_pair(x, y)
@@ -95,7 +103,8 @@ def oversample(x, y, seed=0):
     return x[order], y[order]
 
 
-def pixel_space_smote(x, n=6, neighbours=5, seed=0):
+def pixel_space_smote(x: np.ndarray, n: int = 6, neighbours: int = 5,
+                      seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """What SMOTE would add for images ``x`` of one class: for ``n`` random images, a random
     one of its ``neighbours`` nearest images *in pixel space* and a random blend of the two.
     Returns ``(first, neighbour, blend)``, each of shape ``(n, height, width, channels)``, uint8."""
@@ -111,7 +120,8 @@ def pixel_space_smote(x, n=6, neighbours=5, seed=0):
     return x[first], x[partner], np.round(blend).astype("uint8")
 
 
-def with_label_noise(y, rate, seed=0, num_classes=None):
+def with_label_noise(y: np.ndarray | Sequence[int], rate: float, seed: int = 0,
+                     num_classes: int | None = None) -> np.ndarray:
     """A copy of ``y`` where a fraction ``rate`` of labels is changed to a different,
     uniformly chosen wrong class."""
     if not 0 <= rate <= 1:

@@ -1,5 +1,8 @@
 """Train a model with a seed and keep everything a lesson wants to look at afterwards."""
+from __future__ import annotations
+
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import keras
@@ -21,37 +24,37 @@ class TrainingResult:
     seed: int = 0
 
     @property
-    def epochs(self):
+    def epochs(self) -> int:
         return len(self.history["loss"])
 
-    def final(self, metric):
+    def final(self, metric: str) -> float:
         """The metric's value after the last epoch (NaN if training diverged)."""
         return float(self.history[metric][-1])
 
     @property
-    def train_accuracy(self):
+    def train_accuracy(self) -> float:
         return self.final("accuracy")
 
     @property
-    def val_accuracy(self):
+    def val_accuracy(self) -> float:
         return self.final("val_accuracy")
 
     @property
-    def best_val_accuracy(self):
+    def best_val_accuracy(self) -> float:
         return float(np.nanmax(self.history["val_accuracy"]))
 
     @property
-    def best_epoch(self):
+    def best_epoch(self) -> int:
         """The epoch (counting from 1) with the lowest validation loss: where early stopping
         with ``restore_best_weights`` would take the weights from."""
         return int(np.nanargmin(self.history["val_loss"])) + 1
 
     @property
-    def gap(self):
+    def gap(self) -> float:
         """Training minus validation accuracy after the last epoch: large means overfitting."""
         return self.train_accuracy - self.val_accuracy
 
-    def summary(self):
+    def summary(self) -> dict:
         """The numbers a comparison table shows, as a plain dict."""
         return {"run": self.name, "epochs": self.epochs,
                 "train accuracy": round(self.train_accuracy, 3),
@@ -63,7 +66,7 @@ class TrainingResult:
 class EpochProgress(keras.callbacks.Callback):
     """One progress bar per run, one step per epoch, showing the latest metrics."""
 
-    def __init__(self, name, epochs):
+    def __init__(self, name: str, epochs: int):
         super().__init__()
         self.bar = tqdm(total=epochs, desc=name, unit="epoch")
 
@@ -76,7 +79,7 @@ class EpochProgress(keras.callbacks.Callback):
         self.bar.close()
 
 
-def seeded_build(model, seed):
+def seeded_build(model: Callable[[], keras.Model], seed: int) -> keras.Model:
     """Seed Python, NumPy and the backend, then build ``model()``: the initial weights, the
     shuffling and the dropout masks all follow ``seed``."""
     if isinstance(model, keras.Model) or not callable(model):
@@ -87,22 +90,28 @@ def seeded_build(model, seed):
     return model()
 
 
-def make_optimizer(optimizer, learning_rate):
+def make_optimizer(optimizer: str | keras.optimizers.Optimizer,
+                   learning_rate: float) -> keras.optimizers.Optimizer:
     """A Keras optimizer: a name (e.g. ``"adam"``) gets ``learning_rate``; an instance is used as is."""
     if isinstance(optimizer, str):
         return keras.optimizers.get({"class_name": optimizer, "config": {"learning_rate": learning_rate}})
     return optimizer
 
 
-def train(model, x, y, *, validation_data, epochs=5, batch_size=64, optimizer="adam",
-          learning_rate=1e-3, seed=0, name=None, callbacks=(), progress=True, **fit_kwargs):
+def train(model: Callable[[], keras.Model], x: np.ndarray, y: np.ndarray, *,
+          validation_data: tuple[np.ndarray, np.ndarray], epochs: int = 5, batch_size: int = 64,
+          optimizer: str | keras.optimizers.Optimizer = "adam", learning_rate: float = 1e-3, seed: int = 0,
+          name: str | None = None, callbacks: Sequence[keras.callbacks.Callback] = (), progress: bool = True,
+          validation_batch_size: int = 500, **fit_kwargs) -> TrainingResult:
     """Compile and fit ``model`` and return a :class:`TrainingResult`.
 
     ``model`` is a function that builds a fresh model (e.g. ``reference_cnn`` or
     ``lambda: reference_cnn(dropout=0.3)``): it is called *after* seeding, so the initial
     weights, the shuffling and the dropout masks all follow ``seed`` and a rerun gives the
     same curves. ``optimizer`` is a Keras optimizer name (used with ``learning_rate``) or
-    an optimizer instance. Extra keyword arguments (``class_weight``, ...) go to ``fit``.
+    an optimizer instance. Validation runs in batches of ``validation_batch_size`` (larger
+    batches than training's are faster and give the same numbers). Extra keyword arguments
+    (``class_weight``, ...) go to ``fit``.
     """
     if len(x) != len(y):
         raise ValueError(f"x has {len(x)} images but y has {len(y)} labels.")
@@ -113,12 +122,12 @@ def train(model, x, y, *, validation_data, epochs=5, batch_size=64, optimizer="a
     callbacks = list(callbacks) + ([EpochProgress(name, epochs)] if progress else [])
     start = time.perf_counter()
     history = built.fit(x, y, validation_data=validation_data, epochs=epochs, batch_size=batch_size,
-                        callbacks=callbacks, verbose=0, **fit_kwargs)
+                        callbacks=callbacks, verbose=0, validation_batch_size=validation_batch_size, **fit_kwargs)
     seconds = time.perf_counter() - start
     return TrainingResult(name=name, history={k: [float(v) for v in vals] for k, vals in history.history.items()},
                           seconds=seconds, model=built, seed=seed)
 
 
-def predict_classes(model, x, batch_size=256):
+def predict_classes(model: keras.Model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """The most likely class of each image (integer labels, like ``y``)."""
     return np.argmax(model.predict(x, batch_size=batch_size, verbose=0), axis=1)

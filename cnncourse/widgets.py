@@ -3,28 +3,41 @@
 A control must answer within about a second, so nothing here trains: the lesson computes
 the results first, and the control only chooses which of them to draw.
 """
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
 import ipywidgets as widgets
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
+from IPython.display import display
+from matplotlib.figure import Figure
 
 from cnncourse.models import augmentation_layers
 from cnncourse.plots import show_augmented
 
 
-def _redraw_into(output, draw):
+def _redraw_into(output: widgets.Output, draw: Callable[[], Any]) -> None:
+    """Replace what ``output`` shows by what ``draw()`` makes: the figure or figures it returns
+    (what :mod:`cnncourse.plots` returns), or whatever it drew with pyplot or displayed."""
     with output:
         output.clear_output(wait=True)
-        draw()
+        shown = draw()
+        figures = [shown] if isinstance(shown, Figure) else shown if isinstance(shown, (list, tuple)) else []
+        for figure in figures:
+            display(figure)
         plt.show()
 
 
-def explore(render, options, description, value=None):
+def explore(render: Callable[[Any], Any], options: Iterable, description: str, value: Any = None) -> widgets.VBox:
     """A slider over ``options`` that redraws ``render(option)`` below it.
 
-    ``options`` is a list of values or of ``(label, value)`` pairs; ``render`` draws with
-    Matplotlib (or displays anything). Returns the widget (the slider above its output):
-    end a cell with it to show it. ``widget.slider`` is the slider.
+    ``options`` is a list of values or of ``(label, value)`` pairs; ``render`` returns a figure
+    or a tuple of figures (e.g. ``return plots.plot_history(run)``), or draws with pyplot or
+    ``display``. Returns the widget (the slider above its output): end a cell with it to show
+    it. ``widget.slider`` is the slider.
     """
     options = list(options)
     if not options:
@@ -44,7 +57,7 @@ def explore(render, options, description, value=None):
     return box
 
 
-def augmentation_preview(images, n=6, seed=0):
+def augmentation_preview(images: np.ndarray, n: int = 6, seed: int = 0) -> widgets.VBox:
     """Strength controls for ``models.augmentation_layers`` above a grid of ``images`` (``uint8``,
     one row each) as the model would see them: the original, then ``n - 1`` random draws.
 
@@ -68,7 +81,7 @@ def augmentation_preview(images, n=6, seed=0):
         strengths = {name: control.value for name, control in controls.items()}
         augment = keras.Sequential(augmentation_layers(seed=seed, **strengths))
         shown = ", ".join(f"{name} {value:g}" for name, value in strengths.items() if name != "flip" and value)
-        show_augmented(augment, images, n=n, title=f"flip {'on' if strengths['flip'] else 'off'}; "
+        return show_augmented(augment, images, n=n, title=f"flip {'on' if strengths['flip'] else 'off'}; "
                                                    f"{shown or 'no shift, zoom or rotation'}")
 
     for control in controls.values():

@@ -115,6 +115,7 @@ class TestLesson01:
 
     def test_augmentation_pipeline(self, train_set):
         import keras
+
         from cnncourse.exercises import lesson01
         images = train_set[0][:4]
         good = keras.Sequential([keras.layers.RandomFlip("horizontal"), keras.layers.RandomTranslation(0.1, 0.1)])
@@ -165,6 +166,7 @@ class TestLesson03:
 
     def test_self_normalizing_model(self, images):
         import keras
+
         from cnncourse.exercises import lesson03
         from cnncourse.models import reference_cnn
 

@@ -2,7 +2,6 @@ import keras
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
@@ -12,7 +11,8 @@ from cnncourse.training import TrainingResult  # noqa: E402
 
 # Flat at 2.3 up to 1e-4, falling to a low point at 1e-2, then exploding.
 RATES = np.geomspace(1e-6, 1, 61)
-LOSSES = np.where(RATES < 1e-4, 2.3, np.where(RATES <= 1e-2, 2.3 - 0.5 * np.log10(RATES / 1e-4), 1.3 * (RATES / 1e-2) ** 3))
+LOSSES = np.where(RATES < 1e-4, 2.3,
+                  np.where(RATES <= 1e-2, 2.3 - 0.5 * np.log10(RATES / 1e-4), 1.3 * (RATES / 1e-2) ** 3))
 CURVE = RangeTestResult(RATES, LOSSES)
 
 
@@ -32,14 +32,14 @@ def test_pick_accepts_about_ten_times_below_the_lowest_point(rate, passed, says)
 
 
 def result(loss, val_accuracy=0.4):
-    history = {"loss": loss, "val_loss": loss, "accuracy": [0.1] * len(loss), "val_accuracy": [val_accuracy] * len(loss)}
+    history = {"loss": loss, "val_loss": loss, "accuracy": [0.1] * len(loss),
+               "val_accuracy": [val_accuracy] * len(loss)}
     return TrainingResult(name="r", history=history, seconds=1.0, model=None)
 
 
 def test_mystery_curves_draw_three_unlabelled_runs():
     runs = {1e-5: result([2.3, 2.29]), 1e-3: result([2.2, 1.8]), 1e-1: result([300.0, 2.31])}
-    lesson04.show_mystery_curves(runs)
-    titles = [ax.get_title() for ax in plt.gcf().axes]
+    titles = [ax.get_title() for ax in lesson04.show_mystery_curves(runs).axes]
     assert [t.split(":")[0] for t in titles] == ["run A", "run B", "run C"]
     assert not any("e-" in t for t in titles), "the curves must not give their learning rate away"
 

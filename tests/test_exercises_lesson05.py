@@ -74,14 +74,23 @@ def shift(**kwargs):
     return layers.RandomTranslation(options.pop("factor", 0.125), options.pop("factor", 0.125), seed=1, **options)
 
 
+def flip():
+    return layers.RandomFlip("horizontal", seed=2)
+
+
 @pytest.mark.parametrize("augment, passed, says", [
-    (keras.Sequential([shift(), layers.RandomFlip("horizontal", seed=2)]), True, "moved by up to 4 pixels"),
-    (keras.Sequential([shift(fill_mode="reflect"), layers.RandomFlip("horizontal", seed=2)]), False, "fill_mode='constant'"),
-    (keras.Sequential([shift(interpolation="bilinear"), layers.RandomFlip("horizontal", seed=2)]), False, "interpolation='nearest'"),
-    (keras.Sequential([shift(factor=0.3), layers.RandomFlip("horizontal", seed=2)]), False, "4 of 32 pixels is 0.125"),
+    (keras.Sequential([shift(), flip()]),
+     True, "moved by up to 4 pixels"),
+    (keras.Sequential([shift(fill_mode="reflect"), flip()]),
+     False, "fill_mode='constant'"),
+    (keras.Sequential([shift(interpolation="bilinear"), flip()]),
+     False, "interpolation='nearest'"),
+    (keras.Sequential([shift(factor=0.3), flip()]),
+     False, "4 of 32 pixels is 0.125"),
     (keras.Sequential([shift(), layers.RandomFlip("vertical", seed=2)]), False, "upside down"),
     (keras.Sequential([shift()]), False, "No image came out mirrored"),
-    (keras.Sequential([layers.RandomFlip("horizontal", seed=2), layers.RandomZoom(0.2, seed=3)]), False, "RandomTranslation"),
+    (keras.Sequential([layers.RandomFlip("horizontal", seed=2), layers.RandomZoom(0.2, seed=3)]), False,
+     "RandomTranslation"),
     (keras.Sequential([layers.ZeroPadding2D(4), shift()]), False, "shape"),
     (layers.Rescaling(1.0), False, "unchanged"),
     (layers.Rescaling(0.5), False, "training=False"),

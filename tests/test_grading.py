@@ -10,16 +10,24 @@ Three kinds, from cheap to dear:
 import csv
 import json
 import os
+import re
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from cnncourse.grading import (
-    exercises_of, find_solution, grade, graded_copy, main, read_submission, GradingError, ROLE,
+from cnncourse.authoring.grading import (
+    ROLE,
+    GradingError,
+    exercises_of,
+    find_solution,
+    grade,
+    graded_copy,
+    main,
+    read_submission,
 )
-from cnncourse.student_copy import clean_source, dumps, student_version
+from cnncourse.authoring.student_copy import clean_source, dumps, student_version
 
 REPO = Path(__file__).resolve().parent.parent
 LESSON00 = "00_meet_cifar10.ipynb"
@@ -31,11 +39,11 @@ HALF_WRONG = REPO / "tests" / "fixtures" / "00_half_wrong_submission.ipynb"
 def tiny_solution():
     nb = new_notebook(cells=[
         new_markdown_cell("# 07 · Tiny"),
-        new_code_cell("x = 2"),
+        new_code_cell("from cnncourse.checks import check_number\nx = 2"),
         new_markdown_cell("### Exercise 1: double it"),
         new_code_cell("answer = None  # your answer\n### BEGIN SOLUTION\nanswer = x * 21\n### END SOLUTION"),
-        new_code_cell("### BEGIN HIDDEN TESTS\nassert answer == 42\n### END HIDDEN TESTS\n"
-                      "'right' if answer == 42 else f'`answer` is {answer!r}, expected 42'"),
+        new_code_cell("verdict = check_number(answer, 42, name='answer', hint='double x')\n"
+                      "### BEGIN HIDDEN TESTS\nverdict.assert_passed()\n### END HIDDEN TESTS\nverdict"),
         new_markdown_cell("### Exercise 2: a word"),
         new_code_cell("word = None  # your answer\n### BEGIN SOLUTION\nword = 'cat'\n### END SOLUTION"),
         new_code_cell("### BEGIN HIDDEN TESTS\nassert word == 'cat'\n### END HIDDEN TESTS\nprint('word is', word)"),
@@ -91,14 +99,14 @@ def test_tiny_right_answers_get_full_marks(tiny):
     assert report.solution == str(solutions / name)
 
 
-def test_tiny_unanswered_lesson_gets_zero_with_the_visible_verdicts(tiny):
+def test_tiny_unanswered_lesson_gets_zero_with_the_verdicts(tiny):
     solutions, submit, _ = tiny
     report = grade(submit(), solutions)
     assert (report.score, report.max_score) == (0, 5)
     assert results(report) == {
-        "ex1": (0, 1, "failed", "'`answer` is None, expected 42'"),  # the repr of the check's result
-        "ex2": (0, 1, "failed", "word is None"),                      # its printed output
-        "ex3": (0, 3, "failed", "AssertionError"),                    # nothing visible: the error
+        "ex1": (0, 1, "failed", "Not attempted yet: set `answer` in the cell above, run it, then run this check."),
+        "ex2": (0, 1, "failed", "AssertionError"),  # no verdict shown: the check's error
+        "ex3": (0, 3, "failed", "AssertionError"),
     }
 
 
@@ -125,7 +133,7 @@ def test_tiny_edited_check_cells_are_replaced_and_deleted_ones_restored(tiny):
         nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "ex2-check"]
 
     report = grade(submit({"ex1-answer": "answer = 1", "ex2-answer": "word = 'cat'"}, edit=tamper), solutions)
-    assert results(report)["ex1"] == (0, 1, "failed", "'`answer` is 1, expected 42'")
+    assert results(report)["ex1"] == (0, 1, "failed", "`answer` is 1, which is not right yet. Hint: double x")
     assert results(report)["ex2"] == (1, 1, "passed", "")
     assert report.notes == ["ex2: its check cell was missing and has been restored"]
 
@@ -155,7 +163,6 @@ def test_tiny_cell_timeout_interrupts_that_cell_and_grading_goes_on(tiny):
     assert len(report.problems) == 1 and "did not finish within 3 s and was interrupted" in report.problems[0]
     assert results(report)["ex2"] == (1, 1, "passed", "")
     assert results(report)["ex3"] == (3, 3, "passed", "")
-    assert report.seconds < 40
 
 
 def test_tiny_overall_time_limit_scores_what_ran(tiny):
@@ -174,7 +181,7 @@ def test_tiny_dead_kernel_keeps_the_scores_before_it(tiny, capsys):
     path = submit(dying)
     assert main([str(path), "--solutions", str(solutions)]) == 1
     out = capsys.readouterr().out
-    assert "ex1       1/1     passed" in out and "not run" in out and "kernel died" in out
+    assert re.search(r"^ex1 +1/1 +passed", out, re.M) and "not run" in out and "kernel died" in out
     assert "Traceback" not in out
 
 
@@ -198,7 +205,8 @@ def test_tiny_csv_and_json_written_for_a_batch_with_a_bad_file(tiny, tmp_path, c
     code = main([str(bad), str(good), "--solutions", str(solutions), "--csv", str(out_csv), "--json", str(out_json)])
     assert code == 2  # one file could not be graded ...
     printed = capsys.readouterr().out
-    assert "cannot grade: " in printed and "not valid JSON" in printed and "total     5/5" in printed  # ... the other was
+    assert "cannot grade: " in printed and "not valid JSON" in printed  # ... the other was:
+    assert re.search(r"^total +5/5", printed, re.M)
     rows = list(csv.DictReader(out_csv.open(encoding="utf-8")))
     assert [(r["submission"], r["exercise"], r["points"], r["status"]) for r in rows] == [
         (str(bad), "", "", "error"), (str(good), "ex1", "1", "passed"), (str(good), "ex2", "1", "passed"),
@@ -262,12 +270,12 @@ def test_half_wrong_fixture_matched_by_cell_ids_and_its_checks_put_back():
     graded, exercises, notes = graded_copy(nb, solution)
     assert notes == ["ex3: its check cell was missing and has been restored"]
     roles = [(c.metadata[ROLE]["role"], c.metadata[ROLE]["exercise"]) for c in graded.cells if ROLE in c.metadata]
-    assert roles == [(role, f"ex{n}") for n in (1, 2, 3) for role in ("answer", "check", "feedback")]
+    assert roles == [(role, f"ex{n}") for n in (1, 2, 3) for role in ("answer", "check")]
     checks = [c.source for c in graded.cells if c.metadata.get(ROLE, {}).get("role") == "check"]
     official = [c.source for c in solution.cells if c.metadata.get("nbgrader", {}).get("grade")]
     assert checks == official and all("### BEGIN HIDDEN TESTS" in source for source in checks)
     assert "looks fine to me" not in json.dumps(graded)
-    assert len(graded.cells) == len(nb.cells) + 1 + 3  # one restored check, three feedback cells
+    assert len(graded.cells) == len(nb.cells) + 1  # the restored check
 
 
 @pytest.mark.parametrize("path", sorted((REPO / "solutions").glob("*.ipynb")), ids=lambda p: p.name)

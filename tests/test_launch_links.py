@@ -1,4 +1,4 @@
-"""Every way a learner launches a lesson points at the one repository named in cnncourse.launch.
+"""Every way a learner launches a lesson points at the one repository named in cnncourse.authoring.launch.
 
 * every notebook in solutions/ and lessons/ starts (first code cell) with the Colab set-up cell,
   which installs cnncourse on Colab and does nothing anywhere else;
@@ -14,7 +14,7 @@ import nbformat
 import pytest
 from IPython.core.inputtransformer2 import TransformerManager
 
-from cnncourse import launch
+from cnncourse.authoring import launch
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -45,7 +45,7 @@ def test_first_code_cell_is_the_colab_setup(path):
     assert cell is not None, f"{path.name} has no code cell"
     assert cell.source == launch.COLAB_SETUP_CELL, (
         f"{path.parent.name}/{path.name}: the first code cell must be exactly the Colab set-up cell "
-        f"(cnncourse.launch.COLAB_SETUP_CELL), so that the lesson runs on Colab:\n\n"
+        f"(cnncourse.authoring.launch.COLAB_SETUP_CELL), so that the lesson runs on Colab:\n\n"
         f"{launch.COLAB_SETUP_CELL}\n\nIt is:\n\n{cell.source}")
 
 
@@ -88,7 +88,7 @@ def _check_link(kind, match, where):
     problems = []
     if (match["repo"], match["branch"]) != (launch.REPOSITORY, launch.BRANCH):
         problems.append(f"{where}: {kind} link {match[0]} does not point at "
-                        f"{launch.REPOSITORY}@{launch.BRANCH} (cnncourse.launch)")
+                        f"{launch.REPOSITORY}@{launch.BRANCH} (cnncourse.authoring.launch)")
     path = match["path"]
     if path and not (ROOT / path).exists():
         problems.append(f"{where}: {kind} link {match[0]} opens {path}, which does not exist")

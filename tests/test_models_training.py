@@ -2,8 +2,8 @@ import keras
 import numpy as np
 import pytest
 
-from cnncourse.models import reference_cnn
 from cnncourse.lr_range import RangeTestResult, lr_range_test
+from cnncourse.models import reference_cnn
 from cnncourse.training import TrainingResult, predict_classes, train
 
 

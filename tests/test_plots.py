@@ -4,6 +4,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
 from cnncourse import metrics, plots  # noqa: E402
 from cnncourse.training import TrainingResult  # noqa: E402
@@ -25,8 +26,8 @@ def close_figures():
 def test_plot_history_overlays_runs_train_solid_validation_dashed():
     a = result("a", [0.3, 0.5, 0.7], [0.3, 0.4, 0.45])
     b = result("b", [0.2, 0.4, 0.5], [0.2, 0.35, 0.4])
-    plots.plot_history(a, b)
-    loss_ax, acc_ax = plt.gcf().axes
+    fig = plots.plot_history(a, b)
+    loss_ax, acc_ax = fig.axes
     assert [line.get_label() for line in acc_ax.lines] == ["a (train)", "a (validation)", "b (train)", "b (validation)"]
     assert [line.get_linestyle() for line in acc_ax.lines] == ["-", "--", "-", "--"]
     assert list(acc_ax.lines[1].get_ydata()) == [0.3, 0.4, 0.45]
@@ -41,25 +42,27 @@ def test_plot_history_rejects_other_things():
         plots.plot_history({"loss": [1]})
 
 
-def test_compare_draws_a_panel_per_run_and_returns_the_table():
-    before, after = result("before", [0.5, 0.9, 0.99], [0.3, 0.35, 0.36]), result("after", [0.4, 0.5, 0.6], [0.4, 0.5, 0.55])
-    table = plots.compare(before, after)
-    axes = plt.gcf().axes
+def test_plot_comparison_draws_a_panel_per_run_and_comparison_table_has_their_numbers():
+    before = result("before", [0.5, 0.9, 0.99], [0.3, 0.35, 0.36])
+    after = result("after", [0.4, 0.5, 0.6], [0.4, 0.5, 0.55])
+    fig = plots.plot_comparison(before, after)
+    axes = fig.axes
     assert [ax.get_title() for ax in axes] == ["before", "after"]
     assert all(float(t).is_integer() for t in axes[0].get_xticks()), "epochs are whole numbers"
+    table = plots.comparison_table(before, after)
     assert list(table.index) == ["before", "after"]
     assert table.loc["before", "gap"] == pytest.approx(0.63)
     assert table.loc["after", "val accuracy"] == pytest.approx(0.55)
 
 
-def test_compare_wraps_panels_into_rows_and_hides_the_spare_ones():
+def test_plot_comparison_wraps_panels_into_rows_and_hides_the_spare_ones():
     runs = [result(f"run {i}", [0.5, 0.7, 0.9], [0.4, 0.45, 0.42]) for i in range(5)]
-    table = plots.compare(*runs, cols=3)
-    axes = plt.gcf().axes
+    fig = plots.plot_comparison(*runs, cols=3)
+    axes = fig.axes
     assert len(axes) == 6
     assert [ax.get_title() for ax in axes if ax.get_visible()] == [f"run {i}" for i in range(5)]
     assert not axes[5].get_visible()
-    assert table.loc["run 3", "best val accuracy"] == pytest.approx(0.45)
+    assert plots.comparison_table(*runs).loc["run 3", "best val accuracy"] == pytest.approx(0.45)
 
 
 def test_plot_gap_shades_the_gap_and_marks_the_lowest_validation_loss():
@@ -67,21 +70,21 @@ def test_plot_gap_shades_the_gap_and_marks_the_lowest_validation_loss():
         "loss": [2.0, 1.4, 1.0, 0.6], "val_loss": [2.1, 1.6, 1.7, 2.0],
         "accuracy": [0.3, 0.5, 0.7, 0.9], "val_accuracy": [0.3, 0.4, 0.42, 0.41]})
     assert run.best_epoch == 2
-    plots.plot_gap(run)
-    loss_ax, acc_ax = plt.gcf().axes
+    fig = plots.plot_gap(run)
+    loss_ax, acc_ax = fig.axes
     for ax in (loss_ax, acc_ax):
         assert len(ax.collections) == 1, "the shaded gap"
         marker = [line for line in ax.lines if line.get_linestyle() == ":"]
         assert list(marker[0].get_xdata()) == [2, 2]
         assert "epoch 2" in marker[0].get_label()
     assert "gap 0.49" in [t.get_text() for t in acc_ax.texts]
-    assert "plain" in plt.gcf().get_suptitle()
+    assert "plain" in fig.get_suptitle()
 
 
 def test_show_images_marks_wrong_predictions_in_red():
     x = np.zeros((3, 32, 32, 3), dtype=np.uint8)
-    plots.show_images(x, np.array([0, 1, 2]), NAMES, predicted=np.array([0, 3, 2]), n=3, cols=3)
-    titles = [(ax.get_title(), ax.title.get_color()) for ax in plt.gcf().axes]
+    fig = plots.show_images(x, np.array([0, 1, 2]), NAMES, y_pred=np.array([0, 3, 2]), n=3, cols=3)
+    titles = [(ax.get_title(), ax.title.get_color()) for ax in fig.axes]
     assert titles[0] == ("airplane", "black")
     assert titles[1] == ("cat\n(automobile)", "red")
     with pytest.raises(ValueError, match="empty"):
@@ -89,15 +92,15 @@ def test_show_images_marks_wrong_predictions_in_red():
 
 
 def test_plot_class_counts_bars_are_the_counts():
-    plots.plot_class_counts(np.array([0, 0, 1, 9]), NAMES)
-    heights = [bar.get_height() for bar in plt.gca().patches]
+    fig = plots.plot_class_counts(np.array([0, 0, 1, 9]), NAMES)
+    heights = [bar.get_height() for bar in fig.axes[0].patches]
     assert heights == [2, 1, 0, 0, 0, 0, 0, 0, 0, 1]
 
 
 def test_plot_pixel_histogram_counts_every_value_per_channel():
     x = np.random.default_rng(0).integers(0, 256, size=(5, 4, 4, 3), dtype=np.uint8)
-    plots.plot_pixel_histogram(x)
-    ax = plt.gca()
+    fig = plots.plot_pixel_histogram(x)
+    ax = fig.axes[0]
     assert len(ax.patches) == 3 * 64
     assert sum(p.get_height() for p in ax.patches) == x.size
     with pytest.raises(ValueError, match="N, height, width, 3"):
@@ -108,22 +111,22 @@ def test_per_class_recall_and_its_plot():
     y_true = np.array([0, 0, 1, 1, 2, 2])
     y_pred = np.array([0, 1, 1, 1, 0, 0])
     np.testing.assert_allclose(metrics.per_class_recall(y_true, y_pred, 3), [0.5, 1.0, 0.0])
-    plots.plot_per_class_recall(y_true, {"m": y_pred}, NAMES[:3])
-    assert [bar.get_height() for bar in plt.gca().patches] == [0.5, 1.0, 0.0]
-    with pytest.raises(TypeError, match="map a name"):
+    fig = plots.plot_per_class_recall(y_true, {"m": y_pred}, NAMES[:3])
+    assert [bar.get_height() for bar in fig.axes[0].patches] == [0.5, 1.0, 0.0]
+    with pytest.raises(TypeError, match="map a run name"):
         plots.plot_per_class_recall(y_true, y_pred, NAMES[:3])
 
 
 def test_confusion_matrix_rows_are_normalized_per_true_class():
-    plots.plot_confusion_matrix(np.array([0, 0, 1, 1]), np.array([0, 1, 1, 1]), ("a", "b"))
-    image = plt.gca().images[0].get_array()
+    fig = plots.plot_confusion_matrix(np.array([0, 0, 1, 1]), np.array([0, 1, 1, 1]), ("a", "b"))
+    image = fig.axes[0].images[0].get_array()
     np.testing.assert_allclose(image, [[0.5, 0.5], [0.0, 1.0]])
 
 
 def test_learning_curve_plots_best_validation_per_size_on_a_log_axis():
     runs = {100: result("100", [0.5, 0.9], [0.3, 0.45]), 25: result("25", [0.6, 1.0], [0.2, 0.25])}
-    plots.plot_learning_curve(runs, references={"fix": 0.4})
-    ax = plt.gca()
+    fig = plots.plot_learning_curve(runs, references={"fix": 0.4})
+    ax = fig.axes[0]
     train_line, val_line, ref_line = ax.lines
     assert list(val_line.get_xdata()) == [25, 100]
     assert list(val_line.get_ydata()) == [0.25, 0.45]
@@ -137,8 +140,8 @@ def test_learning_curve_plots_best_validation_per_size_on_a_log_axis():
 def test_show_augmented_shows_the_original_then_augmented_copies():
     import keras
     image = np.random.default_rng(0).integers(0, 256, size=(32, 32, 3), dtype=np.uint8)
-    plots.show_augmented(keras.layers.RandomFlip("horizontal", seed=1), image, n=6)
-    axes = plt.gcf().axes
+    fig = plots.show_augmented(keras.layers.RandomFlip("horizontal", seed=1), image, n=6)
+    axes = fig.axes
     assert len(axes) == 6 and axes[0].get_title() == "original"
     np.testing.assert_array_equal(axes[0].images[0].get_array(), image)
     shown = [ax.images[0].get_array() for ax in axes[1:]]
@@ -149,8 +152,8 @@ def test_show_augmented_shows_the_original_then_augmented_copies():
 def test_show_augmented_draws_a_row_per_image():
     import keras
     images = np.random.default_rng(0).integers(0, 256, size=(3, 32, 32, 3), dtype=np.uint8)
-    plots.show_augmented(keras.layers.RandomTranslation(0.2, 0.2, seed=1), images, n=4)
-    axes = plt.gcf().axes
+    fig = plots.show_augmented(keras.layers.RandomTranslation(0.2, 0.2, seed=1), images, n=4)
+    axes = fig.axes
     assert len(axes) == 12
     for row, image in enumerate(images):
         np.testing.assert_array_equal(axes[4 * row].images[0].get_array(), image)
@@ -158,29 +161,29 @@ def test_show_augmented_draws_a_row_per_image():
 
 
 def test_plot_histograms_one_panel_per_array_with_its_range():
-    plots.plot_histograms({"a": np.array([0, 255, 10]), "b": np.array([0.0, 1.0, np.nan])})
-    a, b = plt.gcf().axes
+    fig = plots.plot_histograms({"a": np.array([0, 255, 10]), "b": np.array([0.0, 1.0, np.nan])})
+    a, b = fig.axes
     assert "range 0 to 255" in a.get_title() and "range 0 to 1" in b.get_title()
     assert sum(p.get_height() for p in b.patches) == 2  # NaN left out
-    with pytest.raises(TypeError, match="map a name"):
+    with pytest.raises(TypeError, match="map a run name"):
         plots.plot_histograms([1, 2])
 
 
 def test_plot_history_switches_to_a_log_loss_axis_only_for_a_blown_up_run():
     calm = result("calm", [0.3, 0.5, 0.7], [0.3, 0.4, 0.45])
-    plots.plot_history(calm)
-    assert plt.gcf().axes[0].get_yscale() == "linear"
+    fig = plots.plot_history(calm)
+    assert fig.axes[0].get_yscale() == "linear"
     blown = TrainingResult(name="blown", history={"loss": [1e23, 2.3, 2.3], "val_loss": [2.3, 2.3, 2.3],
                                                   "accuracy": [0.1] * 3, "val_accuracy": [0.1] * 3},
                            seconds=1.0, model=None)
-    plots.plot_history(calm, blown)
-    loss_ax = plt.gcf().axes[0]
+    fig = plots.plot_history(calm, blown)
+    loss_ax = fig.axes[0]
     assert loss_ax.get_yscale() == "log" and "log scale" in loss_ax.get_title()
 
 
 def test_plot_histograms_says_so_when_nothing_is_finite():
-    plots.plot_histograms({"blown up": np.full(10, np.nan), "fine": np.arange(3)})
-    blown, fine = plt.gcf().axes
+    fig = plots.plot_histograms({"blown up": np.full(10, np.nan), "fine": np.arange(3)})
+    blown, fine = fig.axes
     assert "no finite values" in blown.get_title() and not blown.patches
     assert "range 0 to 2" in fine.get_title()
 
@@ -188,22 +191,33 @@ def test_plot_histograms_says_so_when_nothing_is_finite():
 def test_plot_lr_range_marks_the_suggestion_and_the_given_rates():
     from cnncourse.lr_range import RangeTestResult
     result = RangeTestResult(np.geomspace(1e-5, 1, 6), np.array([2.3, 2.3, 2.0, 1.5, 3.0, 50.0]))
-    plots.plot_lr_range(result, marks={"my run": 1e-3})
-    ax = plt.gca()
+    fig = plots.plot_lr_range(result, marks={"my run": 1e-3})
+    ax = fig.axes[0]
     assert ax.get_xscale() == "log"
     assert [line.get_xdata()[0] for line in ax.lines[2:]] == [result.suggestion(), 1e-3]
     assert ax.get_ylim()[1] < 50, "the explosion at the end must not squash the useful part"
-    plots.plot_lr_range(result, suggest=False)
-    assert len(plt.gca().lines) == 2
+    fig = plots.plot_lr_range(result, suggest=False)
+    assert len(fig.axes[0].lines) == 2
     with pytest.raises(TypeError, match="lr_range_test"):
         plots.plot_lr_range([1, 2, 3])
 
 
 def test_show_image_rows_draws_one_row_per_name():
     images = np.zeros((3, 4, 4, 3), dtype=np.uint8)
-    plots.show_image_rows({"a": images, "b": images[:2]}, title="t")
-    fig = plt.gcf()
+    fig = plots.show_image_rows({"a": images, "b": images[:2]}, title="t")
     assert sum(1 for ax in fig.axes if ax.images) == 5
     assert fig.axes[0].get_title(loc="left") == "a" and fig.axes[3].get_title(loc="left") == "b"
     with pytest.raises(TypeError, match="map a row name"):
         plots.show_image_rows([images])
+
+
+def test_every_plot_returns_its_own_figure_outside_pyplot_or_the_figure_of_the_given_axes():
+    run = result("a", [0.3, 0.5, 0.7], [0.3, 0.4, 0.45])
+    y = np.array([0, 1, 2, 2])
+    fig = plots.plot_history(run)
+    assert isinstance(fig, Figure) and fig.axes and plt.get_fignums() == []
+    assert isinstance(plots.plot_comparison(run, run), Figure) and isinstance(plots.plot_gap(run), Figure)
+    own, (left, right) = plt.subplots(1, 2)
+    assert plots.plot_class_counts(y, NAMES, ax=left) is own
+    assert plots.plot_per_class_recall(y, {"run": y}, NAMES, ax=right) is own
+    assert left.patches and right.patches

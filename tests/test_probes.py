@@ -5,8 +5,7 @@ import numpy as np
 import pytest
 
 from cnncourse.models import reference_cnn
-from cnncourse.probes import (EXPECTED_INITIAL_LOSS, first_conv_input, initial_loss, layer_output,
-                              nonfinite_weights)
+from cnncourse.probes import EXPECTED_INITIAL_LOSS, first_conv_input, initial_loss, layer_output, nonfinite_weights
 
 
 @pytest.fixture(scope="module")

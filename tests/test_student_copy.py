@@ -1,4 +1,5 @@
-"""Tests of cnncourse.student_copy, and the check that lessons/ is regenerated from solutions/."""
+"""Tests of cnncourse.authoring.student_copy and .markers, and the check that lessons/ is regenerated
+from solutions/."""
 import copy
 import json
 import os
@@ -10,8 +11,13 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from cnncourse.student_copy import (
-    STUB, add_grading_metadata, clean_source, dumps, main, stamp_solutions, strip_markers, student_version,
+from cnncourse.authoring.markers import STUB, add_grading_metadata, strip_markers
+from cnncourse.authoring.student_copy import (
+    clean_source,
+    dumps,
+    main,
+    stamp_solutions,
+    student_version,
     write_lessons,
 )
 
@@ -263,7 +269,7 @@ def test_cli_reports_marker_errors_with_file_name(tmp_path, capsys):
 def test_python_dash_m_uses_current_directory(tmp_path):
     solutions, lessons = make_dirs(tmp_path, {"01_counts.ipynb": solution_notebook()})
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
-    run = [sys.executable, "-m", "cnncourse.student_copy", "--check"]
+    run = [sys.executable, "-m", "cnncourse.authoring.student_copy", "--check"]
     stale = subprocess.run(run, cwd=tmp_path, env=env, capture_output=True, text=True)
     assert stale.returncode == 1 and "lessons/01_counts.ipynb is missing" in stale.stdout
     subprocess.run(run[:-1], cwd=tmp_path, env=env, check=True, capture_output=True)

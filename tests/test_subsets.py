@@ -1,8 +1,15 @@
 import numpy as np
 import pytest
 
-from cnncourse.subsets import (long_tailed, long_tailed_counts, oversample, pixel_space_smote,
-                               stratified_subset, train_val_split, with_label_noise)
+from cnncourse.subsets import (
+    long_tailed,
+    long_tailed_counts,
+    oversample,
+    pixel_space_smote,
+    stratified_subset,
+    train_val_split,
+    with_label_noise,
+)
 
 
 @pytest.fixture

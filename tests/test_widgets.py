@@ -34,12 +34,14 @@ def test_explore_rejects_bad_input():
 
 def test_augmentation_preview_redraws_with_the_new_strength(monkeypatch):
     import numpy as np
+
     from cnncourse import widgets as course_widgets
 
     drawn = []
-    monkeypatch.setattr(course_widgets, "show_augmented",
-                        lambda augment, images, n, title: drawn.append(([type(layer).__name__ for layer in augment.layers],
-                                                                         title)))
+    def record(augment, images, n, title):
+        drawn.append(([type(layer).__name__ for layer in augment.layers], title))
+
+    monkeypatch.setattr(course_widgets, "show_augmented", record)
     images = np.zeros((2, 32, 32, 3), dtype=np.uint8)
     box = course_widgets.augmentation_preview(images, n=4)
     assert drawn[-1] == (["RandomFlip", "RandomTranslation", "RandomZoom"], "flip on; shift 0.1, zoom 0.1")
@@ -52,9 +54,24 @@ def test_augmentation_preview_redraws_with_the_new_strength(monkeypatch):
 
 def test_augmentation_preview_draws_real_images_and_rejects_a_single_image():
     import numpy as np
+
     from cnncourse.widgets import augmentation_preview
 
     images = np.random.default_rng(0).integers(0, 256, size=(2, 32, 32, 3), dtype=np.uint8)
     augmentation_preview(images, n=3)  # the real drawing path, end to end
     with pytest.raises(ValueError, match=r"x_train\[:4\]"):
         augmentation_preview(images[0])
+
+
+def test_explore_displays_the_figures_render_returns(monkeypatch):
+    from matplotlib.figure import Figure
+
+    from cnncourse import widgets as course_widgets
+
+    shown = []
+    monkeypatch.setattr(course_widgets, "display", shown.append)
+    one, two = Figure(), Figure()
+    box = explore(lambda option: one if option == "one" else (one, two), ["one", "two"], "figures")
+    assert shown == [one]
+    box.slider.value = "two"
+    assert shown == [one, one, two]

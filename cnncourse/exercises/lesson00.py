@@ -1,10 +1,15 @@
 """Checks for lesson 00, "Meet CIFAR-10 and a baseline"."""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 import numpy as np
 
-from cnncourse.checks import check_array, check_number, is_single_number, not_attempted, wrong
+from cnncourse.checks import Verdict, check_array, check_number, is_single_number, not_attempted, wrong
 
 
-def check_class_counts(counts, y):
+def check_class_counts(counts: Any, y: np.ndarray) -> Verdict:
     """Exercise 1: the number of images of each class in ``y``."""
     expected = np.bincount(y, minlength=10)
     if counts is not None and np.ndim(counts) == 1 and len(counts) == len(y):
@@ -17,7 +22,7 @@ def check_class_counts(counts, y):
                        f"Correct: {expected.min()} images of every class, a balanced training set.")
 
 
-def check_accuracy(accuracy, predicted, y):
+def check_accuracy(accuracy: Any, predicted: np.ndarray, y: np.ndarray) -> Verdict:
     """Exercise 2: accuracy computed by hand from predicted and true labels."""
     expected = float(np.mean(np.asarray(predicted) == np.asarray(y)))
     if accuracy is None:
@@ -33,7 +38,7 @@ def check_accuracy(accuracy, predicted, y):
                         success=f"Correct: {expected:.3f}, the same number Keras reports as val_accuracy.")
 
 
-def check_best_epoch(best_epoch, history):
+def check_best_epoch(best_epoch: Any, history: Mapping[str, Sequence[float]]) -> Verdict:
     """Exercise 3: the epoch (counted from 1) with the highest validation accuracy."""
     expected = int(np.argmax(history["val_accuracy"])) + 1
     if is_single_number(best_epoch):

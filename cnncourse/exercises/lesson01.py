@@ -1,11 +1,17 @@
 """Checks for lesson 01, "Too little data"."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
 import keras
 import numpy as np
 
-from cnncourse.checks import check_number, correct, is_single_number, not_attempted, wrong
+from cnncourse.checks import Verdict, check_number, correct, is_single_number, not_attempted, wrong
 
 
-def check_subset(x_subset, y_subset, x_train, y_train, per_class):
+def check_subset(x_subset: Any, y_subset: Any, x_train: np.ndarray, y_train: np.ndarray,
+                 per_class: int) -> Verdict:
     """Exercise 1: a balanced subset of ``per_class`` training images of every class."""
     if x_subset is None or y_subset is None:
         return not_attempted("x_subset, y_subset")
@@ -39,7 +45,8 @@ def _log_linear_estimate(sizes, accuracies, target):
     return float(slope * np.log2(target) + intercept)
 
 
-def check_extrapolation(estimate, sizes, accuracies, target):
+def check_extrapolation(estimate: Any, sizes: Sequence[int] | np.ndarray, accuracies: Sequence[float] | np.ndarray,
+                        target: int) -> Verdict:
     """Exercise 2: validation accuracy at ``target`` images per class, read from a straight
     line through the learning curve on a log scale."""
     expected = _log_linear_estimate(sizes, accuracies, target)
@@ -63,7 +70,7 @@ def _layers_of(augment):
     return [augment]
 
 
-def check_augmentation(augment, sample_images):
+def check_augmentation(augment: Any, sample_images: np.ndarray) -> Verdict:
     """Exercise 3: an augmentation pipeline with horizontal flips and small shifts."""
     if augment is None:
         return not_attempted("augment")

@@ -1,14 +1,21 @@
 """Checks for lesson 02, "Class imbalance"."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 from sklearn.metrics import accuracy_score, balanced_accuracy_score
 from sklearn.utils.class_weight import compute_class_weight
 
-from cnncourse.checks import check_array, check_number, correct, is_single_number, not_attempted, wrong
+from cnncourse.checks import Verdict, check_array, check_number, correct, is_single_number, not_attempted, wrong
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _WEIGHTS_HINT = "weight of class c = (number of images) / (number of classes × images of class c)."
 
 
-def check_class_weights(weights, y_train, num_classes=10):
+def check_class_weights(weights: Any, y_train: np.ndarray, num_classes: int = 10) -> Verdict:
     """Exercise 1: "balanced" class weights, as a list/array of one weight per class or a
     ``{class: weight}`` dict (what ``fit(class_weight=...)`` takes)."""
     if weights is None:
@@ -37,7 +44,7 @@ def check_class_weights(weights, y_train, num_classes=10):
                                "to the loss. (scikit-learn: compute_class_weight('balanced', ...).)")
 
 
-def check_balanced_accuracy(value, y_true, y_pred):
+def check_balanced_accuracy(value: Any, y_true: np.ndarray, y_pred: np.ndarray) -> Verdict:
     """Exercise 2: balanced accuracy computed by hand (the mean of the per-class recalls)."""
     expected = balanced_accuracy_score(y_true, y_pred)
     if is_single_number(value):
@@ -53,7 +60,7 @@ def check_balanced_accuracy(value, y_true, y_pred):
                         success=f"Correct: {expected:.3f}, the same as sklearn.metrics.balanced_accuracy_score.")
 
 
-def check_best_fix(choice, report, baseline="plain"):
+def check_best_fix(choice: Any, report: pd.DataFrame, baseline: str = "plain") -> Verdict:
     """Exercise 3: the run with the highest rare-class recall among those whose balanced
     accuracy is at least the baseline's (``report`` is ``metrics.imbalance_report``'s table)."""
     if choice is None:

@@ -1,12 +1,16 @@
 """Checks for lesson 03, "Unnormalized pixels"."""
+from __future__ import annotations
+
+from typing import Any
+
 import keras
 import numpy as np
 
-from cnncourse.checks import check_array, check_choice, correct, not_attempted, wrong
+from cnncourse.checks import Verdict, check_array, check_choice, correct, not_attempted, wrong
 from cnncourse.probes import first_conv_input
 
 
-def check_channel_stats(mean, std, x):
+def check_channel_stats(mean: Any, std: Any, x: np.ndarray) -> Verdict:
     """Exercise 1: per-channel mean and standard deviation of ``uint8`` images, on the 0-255 scale."""
     x = np.asarray(x)
     # One channel at a time: a float64 copy of all channels at once would cost ~120 MB.
@@ -35,7 +39,7 @@ def check_channel_stats(mean, std, x):
                    "Normalization.adapt computes exactly these.")
 
 
-def check_self_normalizing(model, raw_images):
+def check_self_normalizing(model: Any, raw_images: np.ndarray) -> Verdict:
     """Exercise 2: a model that takes raw ``uint8`` images and standardizes them itself."""
     if model is None:
         return not_attempted("model")
@@ -62,7 +66,7 @@ def check_self_normalizing(model, raw_images):
                    f"spread {spread:.2f}, and nobody can forget to normalize at prediction time.")
 
 
-def check_twice(answer):
+def check_twice(answer: Any) -> Verdict:
     """Exercise 3: which pipeline normalizes twice."""
     return check_choice(answer, "B", name="twice", explanations={
         "A": "the model rescales raw 0-255 pixels once; that is the course's default.",

@@ -1,17 +1,25 @@
 """Checks for lesson 04, "A bad learning rate"."""
-import keras
-import matplotlib.pyplot as plt
-import numpy as np
+from __future__ import annotations
 
-from cnncourse.checks import correct, is_single_number, not_attempted, wrong
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import keras
+import numpy as np
+from matplotlib.figure import Figure
+
+from cnncourse.checks import Verdict, correct, is_single_number, not_attempted, wrong
 from cnncourse.training import TrainingResult
+
+if TYPE_CHECKING:
+    from cnncourse.lr_range import RangeTestResult
 
 # Exercise 2's curves: which learning rate hides behind each letter.
 MYSTERY = {"A": (1e-3, "good"), "B": (1e-1, "too high"), "C": (1e-5, "too low")}
 DIAGNOSES = ("too high", "too low", "good")
 
 
-def check_pick(my_lr, result):
+def check_pick(my_lr: Any, result: RangeTestResult) -> Verdict:
     """Exercise 1: a constant learning rate read off the range test: on the falling part, about
     ten times below the lowest point (anything from 30x to 2x below it passes)."""
     if my_lr is None:
@@ -31,10 +39,11 @@ def check_pick(my_lr, result):
                    "on the falling part of the curve: fast, with room before the cliff.")
 
 
-def show_mystery_curves(runs):
+def show_mystery_curves(runs: Mapping[float, TrainingResult]) -> Figure:
     """Exercise 2: the training loss of three of ``runs`` (learning rate -> TrainingResult),
     labelled A, B and C without their learning rates."""
-    fig, axes = plt.subplots(1, len(MYSTERY), figsize=(12, 3), layout="constrained")
+    fig = Figure(figsize=(12, 3), layout="constrained")
+    axes = fig.subplots(1, len(MYSTERY))
     for ax, (letter, (rate, _)) in zip(axes, MYSTERY.items()):
         loss = runs[rate].history["loss"]
         ax.plot(np.arange(1, len(loss) + 1), loss, "o-")
@@ -42,9 +51,10 @@ def show_mystery_curves(runs):
         ax.set(title=f"run {letter}: training loss", xlabel="epoch")
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.grid(alpha=0.3, which="both")
+    return fig
 
 
-def check_diagnosis(diagnosis):
+def check_diagnosis(diagnosis: Any) -> Verdict:
     """Exercise 2: ``{"A": ..., "B": ..., "C": ...}`` with each value one of DIAGNOSES."""
     if diagnosis is None:
         return not_attempted("diagnosis")
@@ -66,7 +76,7 @@ def check_diagnosis(diagnosis):
                                            for letter, (_, truth) in MYSTERY.items()) + ".")
 
 
-def check_step_schedule(schedule, run, target, total_steps):
+def check_step_schedule(schedule: Any, run: Any, target: float, total_steps: int) -> Verdict:
     """Exercise 3: a decaying Keras learning-rate schedule, and a run with it that reaches ``target``."""
     if schedule is None:
         return not_attempted("schedule")

@@ -1,10 +1,14 @@
 """Checks for lesson 05, "Overfitting"."""
+from __future__ import annotations
+
 import types
+from collections.abc import Sequence
+from typing import Any
 
 import keras
 import numpy as np
 
-from cnncourse.checks import correct, not_attempted, wrong
+from cnncourse.checks import Verdict, correct, not_attempted, wrong
 from cnncourse.training import TrainingResult
 
 # Exercise 1's extra histories: a later improvement, a tie, a run that never stops, patience 1.
@@ -14,7 +18,7 @@ _HISTORIES = [([1.0, 0.9, 0.95, 0.96, 0.85, 0.9, 0.95, 0.97, 0.7], 3),
               ([1.2, 1.3, 1.1], 1)]
 
 
-def keras_early_stopping(val_losses, patience):
+def keras_early_stopping(val_losses: Sequence[float], patience: int) -> tuple[int, int]:
     """What ``keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True)`` does
     with these validation losses: ``(epochs trained, epoch whose weights it restores)``, counting
     from 1. Computed by Keras' own callback, fed one epoch at a time."""
@@ -47,7 +51,7 @@ def _diagnose(answer, expected, val_losses, patience):
             "improvement only if its loss is strictly lower than the best so far.")
 
 
-def check_early_stopping(early_stopping, val_losses, patience):
+def check_early_stopping(early_stopping: Any, val_losses: Sequence[float], patience: int) -> Verdict:
     """Exercise 1: ``early_stopping(val_losses, patience)`` returns ``(epochs trained, restored epoch)``
     as Keras' ``EarlyStopping`` would, on the lesson's run and on a few more histories."""
     if early_stopping is None:
@@ -104,7 +108,7 @@ def _translation_hint(augment, pixels):
     return "Use only RandomTranslation and RandomFlip('horizontal'): no zoom or rotation here."
 
 
-def check_shift_and_flip(augment, sample_images, pixels=4):
+def check_shift_and_flip(augment: Any, sample_images: np.ndarray, pixels: int = 4) -> Verdict:
     """Exercise 2: the classic CIFAR-10 augmentation: random shifts by up to ``pixels`` whole pixels
     with a black border, and left-right flips; verified image by image on ``sample_images``."""
     if augment is None:
@@ -143,7 +147,7 @@ def check_shift_and_flip(augment, sample_images, pixels=4):
                    "papers use, written as 'pad 4, random crop 32, flip'.")
 
 
-def check_regularized(run, plain, max_gap=0.10):
+def check_regularized(run: Any, plain: TrainingResult, max_gap: float = 0.10) -> Verdict:
     """Exercise 3: a regularized run of the plain model whose final train/val gap is at most
     ``max_gap``, without losing best validation accuracy against ``plain``."""
     if run is None:

@@ -19,36 +19,43 @@ For each submission this module
    time limit per cell and for the whole run. Errors do not stop the run: an exercise that
    fails, or a cell that times out (it is interrupted), costs that exercise only;
 5. scores each exercise: the points of its check cells that ran without error. A failed check
-   also runs the visible part of the check cell, so the table can say *why* in the words the
-   learner would have seen ("`accuracy` is 57.3, which is not right yet").
+   shows its verdict (:meth:`cnncourse.checks.Verdict.assert_passed`), whose output carries it as
+   data, so the table says *why* in the words the learner would have seen ("`accuracy` is 57.3,
+   which is not right yet"); a check that failed some other way is reported by its error.
 
 Exit status: 0 when every submission was graded in full, 1 when a run stopped early (time
 limit, kernel died: the exercises it did not reach score 0 and the table says so), 2 when a
 file could not be graded at all (the message says why; the other files are still graded).
 """
+from __future__ import annotations
+
 import argparse
 import copy
 import csv
 import json
 import os
 import re
-import subprocess
 import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
+from nbclient.exceptions import DeadKernelError
 from nbformat.v4 import new_code_cell
 
-from cnncourse.student_copy import add_grading_metadata, strip_markers
+from cnncourse.authoring.markers import add_grading_metadata, strip_markers
+from cnncourse.authoring.runner import NotebookRun
+from cnncourse.checks import verdict_from_output
 
 PROG = "cnncourse-grade"
 ROLE = "cnncourse_grading"  # cell metadata key used inside the graded copy only
 DEFAULT_TIMEOUT = 1200      # seconds for the whole notebook (lessons take 1-3 min on 2 CPU cores)
 DEFAULT_CELL_TIMEOUT = 600  # seconds for any one cell
+SOLUTIONS_ENV = "CNNCOURSE_SOLUTIONS"  # where the solution notebooks are, when --solutions is not given
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
@@ -77,14 +84,14 @@ class Report:
     seconds: float = 0.0
 
     @property
-    def score(self):
+    def score(self) -> float:
         return sum(result.points for result in self.exercises)
 
     @property
-    def max_score(self):
+    def max_score(self) -> float:
         return sum(result.max_points for result in self.exercises)
 
-    def as_dict(self):
+    def as_dict(self) -> dict:
         return {"submission": self.submission, "solution": self.solution, "score": self.score,
                 "max_score": self.max_score, "error": self.error, "problems": self.problems,
                 "notes": self.notes, "seconds": round(self.seconds, 1),
@@ -93,7 +100,7 @@ class Report:
 
 # --- reading ---------------------------------------------------------------------------------
 
-def read_submission(path):
+def read_submission(path: str | Path) -> nbformat.NotebookNode:
     """Return the notebook at ``path``, or raise :class:`GradingError` saying what is wrong."""
     path = Path(path)
     if not path.exists():
@@ -106,7 +113,8 @@ def read_submission(path):
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise GradingError(f"{path}: not a notebook: the file is binary, not text (a .ipynb file is JSON text)") from None
+        raise GradingError(f"{path}: not a notebook: the file is binary, not text "
+                           "(a .ipynb file is JSON text)") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
@@ -120,8 +128,8 @@ def read_submission(path):
         raise GradingError(f"{path}: malformed notebook: 'cells' is not a list")
     for index, cell in enumerate(cells):
         source = cell.get("source", "") if isinstance(cell, dict) else None
-        if not isinstance(cell, dict) or cell.get("cell_type") not in ("code", "markdown", "raw") \
-                or not (isinstance(source, str) or isinstance(source, list) and all(isinstance(s, str) for s in source)):
+        text_source = isinstance(source, str) or isinstance(source, list) and all(isinstance(s, str) for s in source)
+        if not isinstance(cell, dict) or cell.get("cell_type") not in ("code", "markdown", "raw") or not text_source:
             raise GradingError(f"{path}: malformed notebook: cell {index} is not a valid cell")
     try:
         with warnings.catch_warnings():
@@ -139,17 +147,23 @@ def read_submission(path):
     return nb
 
 
-def default_solutions_dir():
-    """``./solutions`` when it exists, else the ``solutions/`` beside the installed package."""
-    here = Path("solutions")
-    return here if here.is_dir() else Path(__file__).resolve().parent.parent / "solutions"
+def solutions_dir_from(given: str | Path | None = None, env: Mapping[str, str] | None = None) -> Path:
+    """The folder of solution notebooks: ``given`` (``--solutions``), else ``$CNNCOURSE_SOLUTIONS``,
+    else ``./solutions``. There is no guess from the installed package: a non-editable install
+    (Binder, pip from GitHub) has no ``solutions/`` beside it, and instructors keep theirs private."""
+    env = os.environ if env is None else env
+    chosen = Path(given or env.get(SOLUTIONS_ENV) or "solutions")
+    if not chosen.is_dir():
+        how = ("--solutions" if given else f"${SOLUTIONS_ENV}" if env.get(SOLUTIONS_ENV)
+               else "the default (./solutions)")
+        raise GradingError(f"no solutions folder at {chosen} (from {how}): pass --solutions DIR, the course's "
+                           f"solutions/ folder, or set {SOLUTIONS_ENV}")
+    return chosen
 
 
-def find_solution(submission_path, nb, solutions_dir):
+def find_solution(submission_path: str | Path, nb: nbformat.NotebookNode, solutions_dir: str | Path) -> Path:
     """The solution notebook a submission answers: same file name, else most shared cell ids."""
     solutions_dir = Path(solutions_dir)
-    if not solutions_dir.is_dir():
-        raise GradingError(f"no solutions folder at {solutions_dir}: pass --solutions DIR")
     same_name = solutions_dir / Path(submission_path).name
     if same_name.is_file():
         return same_name
@@ -197,7 +211,7 @@ def _title_before(cells, index):
     return ""
 
 
-def exercises_of(solution_nb):
+def exercises_of(solution_nb: nbformat.NotebookNode) -> list[_Exercise]:
     """The graded exercises of a solution notebook, from its (derived) nbgrader metadata."""
     nb = add_grading_metadata(solution_nb)
     exercises = {}
@@ -233,10 +247,10 @@ def _position(cells, cell):
     return next(index for index, candidate in enumerate(cells) if candidate is cell)
 
 
-def graded_copy(submission_nb, solution_nb):
-    """The submission with outputs cleared, the official check cells (hidden tests included) in
-    place, and after each check a feedback cell (the check's visible part, run only when the
-    check fails). Returns the notebook, the exercises, and notes on cells that were restored."""
+def graded_copy(submission_nb: nbformat.NotebookNode,
+                solution_nb: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, list[_Exercise], list[str]]:
+    """The submission with outputs cleared and the official check cells (hidden tests included)
+    in place. Returns the notebook, the exercises, and notes on cells that were restored."""
     exercises = exercises_of(solution_nb)
     if not exercises:
         raise GradingError("the solution notebook has no check cells with hidden tests: nothing to grade")
@@ -269,83 +283,45 @@ def graded_copy(submission_nb, solution_nb):
             cell.metadata[ROLE] = {"role": "check", "exercise": exercise.name, "grade_id": check.grade_id,
                                    "inserted": inserted}
             after = cell
-            if visible:
-                feedback = new_code_cell(check.visible, metadata={
-                    ROLE: {**cell.metadata[ROLE], "role": "feedback", "inserted": True}})
-                cells.insert(_position(cells, cell) + 1, feedback)
-                used.add(id(feedback))
-                after = feedback
     nb.cells = cells
     return nb, exercises, notes
 
 
 # --- running ---------------------------------------------------------------------------------
 
-def _current_env_kernel_manager():
-    """A kernel manager that starts ipykernel with this very Python (like nbval's --nbval-current-env)."""
-    import ipykernel.kernelspec
-    from jupyter_client.kernelspec import KernelSpecManager
-    from jupyter_client.manager import AsyncKernelManager
-
-    class CurrentEnv(KernelSpecManager):
-        def get_kernel_spec(self, kernel_name):
-            return self.kernel_spec_class(resource_dir=ipykernel.kernelspec.RESOURCES,
-                                          **ipykernel.kernelspec.get_kernel_dict())
-
-    return AsyncKernelManager(kernel_name="python3", kernel_spec_manager=CurrentEnv())
-
-
-def run_notebook(nb, timeout=DEFAULT_TIMEOUT, cell_timeout=DEFAULT_CELL_TIMEOUT, env=None):
-    """Execute ``nb`` in place, cell by cell, errors allowed. A feedback cell runs only when the
-    check before it failed. Returns ({cell index: execute reply content}, problems)."""
-    from nbclient import NotebookClient
-    from nbclient.exceptions import DeadKernelError
-
-    replies, problems = {}, []
-
-    def record(cell, cell_index, execute_reply, **_):
-        if execute_reply is not None:
-            replies[cell_index] = execute_reply.get("content", {})
-
+def run_notebook(nb: nbformat.NotebookNode, timeout: float = DEFAULT_TIMEOUT,
+                 cell_timeout: float = DEFAULT_CELL_TIMEOUT,
+                 env: Mapping[str, str] | None = None) -> tuple[dict[int, dict], list[str]]:
+    """Execute ``nb`` in place, cell by cell, errors allowed, in a scratch folder. Returns
+    ({cell index: execute reply content}, problems)."""
+    problems = []
     with tempfile.TemporaryDirectory(prefix="cnncourse-grade-") as scratch:
-        client = NotebookClient(
-            nb, km=_current_env_kernel_manager(), allow_errors=True, interrupt_on_timeout=True,
-            error_on_timeout={"ename": "Timeout", "evalue": "the cell did not finish in time and was interrupted"},
-            startup_timeout=120, resources={"metadata": {"path": scratch}}, on_cell_executed=record)
+        run = NotebookRun(nb, cwd=scratch, allow_errors=True, interrupt_on_timeout=True)
         deadline = time.monotonic() + timeout
         try:
-            with client.setup_kernel(cleanup_kc=True, env=dict(os.environ if env is None else env),
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
-                last_check = None
+            with run.kernel(env=os.environ if env is None else env, quiet=True):
                 for index, cell in enumerate(nb.cells):
                     if cell.cell_type != "code" or not cell.source.strip():
-                        continue
-                    role = cell.metadata.get(ROLE, {}).get("role")
-                    if role == "feedback" and replies.get(last_check, {}).get("status") != "error":
                         continue
                     left = deadline - time.monotonic()
                     if left < 1:
                         problems.append(f"the notebook did not finish within the time limit ({timeout:g} s)")
                         break
-                    client.timeout = int(min(cell_timeout, left))
+                    limit = min(cell_timeout, left)
                     try:
-                        client.execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
+                        reply = run.run_cell(index, limit)
                     except DeadKernelError:
                         problems.append(f"the kernel died while running {describe_cell(nb, index)} "
                                         "(out of memory, or the code ended Python)")
                         break
-                    if replies.get(index, {}).get("ename") == "Timeout":
+                    if reply.get("ename") == "Timeout":
                         problems.append(f"{describe_cell(nb, index)} did not finish within "
-                                        f"{client.timeout} s and was interrupted")
-                    if role == "check":
-                        last_check = index
-        except GradingError:
-            raise
+                                        f"{max(1, int(limit))} s and was interrupted")
         except Exception as error:  # the kernel could not be started or talked to
-            if not replies:
+            if not run.replies:
                 raise GradingError(f"could not start a Python kernel: {type(error).__name__}: {error}") from None
             problems.append(f"the run stopped: {type(error).__name__}: {error}")
-    return replies, problems
+    return run.replies, problems
 
 
 # --- scoring ---------------------------------------------------------------------------------
@@ -361,30 +337,25 @@ def _error_text(reply):
     return f"{name}: {value}" if value else name
 
 
-def _shown_text(cell):
-    """First line of what a cell showed: its result, else its printed output."""
+def _verdict_shown(cell):
+    """The verdict a check cell showed (see ``Verdict.assert_passed``), or None."""
     for output in cell.get("outputs", []):
-        if output.get("output_type") in ("execute_result", "display_data"):
-            text = output.get("data", {}).get("text/plain")
-            if text:
-                return _first_line(text)
-    for output in cell.get("outputs", []):
-        if output.get("output_type") == "stream" and output.get("name") == "stdout" and output.get("text", "").strip():
-            return _first_line(output["text"])
-    return ""
+        verdict = verdict_from_output(output.get("data", {}))
+        if verdict is not None:
+            return verdict
+    return None
 
 
-def score(nb, exercises, replies, problems):
+def score(nb: nbformat.NotebookNode, exercises: list[_Exercise], replies: dict[int, dict],
+          problems: list[str]) -> list[ExerciseResult]:
     """One :class:`ExerciseResult` per exercise of the executed graded copy."""
-    answers, checks, feedbacks = {}, {}, {}
+    answers, checks = {}, {}
     for index, cell in enumerate(nb.cells):
         role = cell.metadata.get(ROLE, {})
         if role.get("role") == "answer":
             answers[role["exercise"]] = index
         elif role.get("role") == "check":
             checks[role["grade_id"]] = index
-        elif role.get("role") == "feedback":
-            feedbacks[role["grade_id"]] = index
     stopped = problems[0] if problems else "the notebook stopped before it"
     results = []
     for exercise in exercises:
@@ -399,29 +370,25 @@ def score(nb, exercises, replies, problems):
             if reply.get("status") == "ok":
                 points += check.points
             elif not reason:
-                reason = _failure_reason(nb, reply, answer_reply, feedbacks.get(check.grade_id), replies)
+                reason = _failure_reason(nb.cells[checks[check.grade_id]], reply, answer_reply)
         max_points = sum(check.points for check in exercise.checks)
         status = "not run" if not ran else "passed" if points == max_points and not reason else "failed"
         results.append(ExerciseResult(exercise.name, exercise.title, points, max_points, status, reason))
     return results
 
 
-def _failure_reason(nb, check_reply, answer_reply, feedback_index, replies):
+def _failure_reason(check_cell, check_reply, answer_reply):
     if check_reply.get("ename") == "Timeout":
         return "the check did not finish in time and was interrupted"
     if answer_reply.get("status") == "error":
         return f"the answer cell raised {_error_text(answer_reply)}"
-    if feedback_index is not None:
-        feedback_reply = replies.get(feedback_index, {})
-        if feedback_reply.get("status") == "error":
-            return _error_text(feedback_reply)
-        shown = _shown_text(nb.cells[feedback_index])
-        if shown:
-            return shown
+    verdict = _verdict_shown(check_cell)
+    if verdict is not None:
+        return verdict.message + (f" Hint: {verdict.hint}" if verdict.hint else "")
     return _error_text(check_reply)
 
 
-def describe_cell(nb, index):
+def describe_cell(nb: nbformat.NotebookNode, index: int) -> str:
     """How a learner finds cell ``index`` of the graded copy in their own notebook: its position
     there (counted from 1, cells the grader inserted skipped) and its first line."""
     position = sum(not c.metadata.get(ROLE, {}).get("inserted") for c in nb.cells[: index + 1])
@@ -438,12 +405,13 @@ def _notes_on_errors(nb, replies, limit=3):
     return notes[:limit] + ([f"... and {len(notes) - limit} more cells raised errors"] if len(notes) > limit else [])
 
 
-def grade(submission, solutions_dir=None, timeout=DEFAULT_TIMEOUT, cell_timeout=DEFAULT_CELL_TIMEOUT, env=None):
+def grade(submission: str | Path, solutions_dir: str | Path | None = None, timeout: float = DEFAULT_TIMEOUT,
+          cell_timeout: float = DEFAULT_CELL_TIMEOUT, env: Mapping[str, str] | None = None) -> Report:
     """Grade one submission; never raises for a bad submission (see ``Report.error``)."""
     report, started = Report(str(submission)), time.monotonic()
     try:
         nb = read_submission(submission)
-        solution_path = find_solution(submission, nb, solutions_dir or default_solutions_dir())
+        solution_path = find_solution(submission, nb, solutions_dir_from(solutions_dir))
         report.solution = str(solution_path)
         graded, exercises, report.notes = graded_copy(nb, nbformat.read(solution_path, as_version=4))
         replies, report.problems = run_notebook(graded, timeout, cell_timeout, env)
@@ -463,7 +431,7 @@ def _clip(text, width):
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def format_report(report):
+def format_report(report: Report) -> str:
     lines = [f"== {report.submission}"]
     if report.error:
         return "\n".join(lines + [f"cannot grade: {report.error}"])
@@ -482,7 +450,7 @@ def format_report(report):
 CSV_FIELDS = ("submission", "exercise", "title", "points", "max_points", "status", "reason")
 
 
-def write_csv(reports, path):
+def write_csv(reports: list[Report], path: str | Path) -> None:
     """One row per exercise (one row with the error for a file that could not be graded)."""
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=CSV_FIELDS)
@@ -495,24 +463,25 @@ def write_csv(reports, path):
                 writer.writerow({"submission": report.submission, **row})
 
 
-def write_json(reports, path):
+def write_json(reports: list[Report], path: str | Path) -> None:
     Path(path).write_text(json.dumps([report.as_dict() for report in reports], indent=2, ensure_ascii=False) + "\n",
                           encoding="utf-8")
 
 
-def exit_code(reports):
+def exit_code(reports: list[Report]) -> int:
     if any(report.error for report in reports):
         return 2
     return 1 if any(report.problems for report in reports) else 0
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog=PROG, description="Run learners' lesson notebooks with the hidden checks of solutions/ and score "
-                               "each exercise. Exit status: 0 graded, 1 a run stopped early, 2 a file could not be graded.")
+                               "each exercise. Exit status: 0 graded, 1 a run stopped early, "
+                               "2 a file could not be graded.")
     parser.add_argument("submissions", nargs="+", metavar="SUBMISSION.ipynb", help="filled-in lesson notebook(s)")
-    parser.add_argument("--solutions", metavar="DIR", help="solution notebooks (default: ./solutions, "
-                                                           "else the course's own)")
+    parser.add_argument("--solutions", metavar="DIR", help=f"the course's solution notebooks (default: "
+                                                           f"${SOLUTIONS_ENV}, else ./solutions)")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S",
                         help="time limit for a whole notebook in seconds (default: %(default)s)")
     parser.add_argument("--cell-timeout", type=float, default=DEFAULT_CELL_TIMEOUT, metavar="S",

@@ -3,92 +3,32 @@
 Single-source rule: only ``solutions/*.ipynb`` is edited by hand. Each one holds the full
 answers and the hidden grading checks; ``lessons/<same name>`` is generated from it by this
 module and committed. Never edit ``lessons/`` by hand: run ``cnncourse-make-lessons`` (or
-``python -m cnncourse.student_copy``) after changing ``solutions/``, and the test suite runs
+``python -m cnncourse.authoring.student_copy``) after changing ``solutions/``, and the test suite runs
 ``--check`` to catch a forgotten regeneration.
 
-Markers (nbgrader's, matched on the whole stripped line, in code cells only):
-
-* ``### BEGIN SOLUTION`` ... ``### END SOLUTION``: the answer. The block, markers included,
-  becomes one ``# YOUR CODE HERE`` line at the indentation of the BEGIN line. Put a stub
-  such as ``counts = None  # replace None with your answer`` just before the block so later
-  cells still run in the student copy.
-* ``### BEGIN HIDDEN TESTS`` ... ``### END HIDDEN TESTS``: grading checks, removed entirely.
-  A cell left empty by the removal is dropped.
-
-nbgrader metadata is derived from the markers, so no lesson needs any of its own: a code cell
-holding a solution block is an *answer* cell of the next exercise (``solution: true``,
-grade_id ``ex<N>-answer``), a code cell holding hidden tests is a *check* cell of the current
-exercise (autograder tests, ``grade: true``, 1 point unless the author set other points,
-grade_id ``ex<N>-check``, ``ex<N>-check-2`` for a second one). ``cnncourse-make-lessons`` stamps
-it into ``solutions/`` and the student copies carry it, with answer and check cells locked
-against deletion (check cells also against editing) as ``nbgrader generate_assignment`` does.
-``cnncourse.grading`` and nbgrader both find the exercises through it.
+The markers and the nbgrader metadata derived from them are described in
+:mod:`cnncourse.authoring.markers`. ``cnncourse-make-lessons`` stamps that metadata into
+``solutions/`` and the student copies carry it, with answer and check cells locked against
+deletion (check cells also against editing) as ``nbgrader generate_assignment`` does.
 
 Both copies are saved without outputs, execution counts or editor metadata, with the same
 deterministic serialization, so that the generated files only change when the source does.
 """
+from __future__ import annotations
+
 import argparse
 import copy
-import re
 import sys
 from pathlib import Path
 
 import nbformat
 
-STUB = "# YOUR CODE HERE"
-MARKERS = {
-    "### BEGIN SOLUTION": ("solution", True), "### END SOLUTION": ("solution", False),
-    "### BEGIN HIDDEN TESTS": ("hidden tests", True), "### END HIDDEN TESTS": ("hidden tests", False),
-}
+from cnncourse.authoring.markers import add_grading_metadata, strip_markers
+
 CELL_METADATA_KEEP = ("tags", "nbgrader")
 NOTEBOOK_METADATA_KEEP = ("kernelspec", "language_info")
 DEFAULT_KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 MAKE = "cnncourse-make-lessons"
-NBGRADER_SCHEMA = 3
-OUR_GRADE_ID = re.compile(r"^ex\d+-(answer|check(-\d+)?)$")
-
-
-def block_kinds(source):
-    """The kinds of marker blocks (``"solution"``, ``"hidden tests"``) begun in ``source``."""
-    return {MARKERS[line.strip()][0] for line in source.split("\n")
-            if MARKERS.get(line.strip(), (None, False))[1]}
-
-
-def _points(metadata):
-    points = metadata.get("nbgrader", {}).get("points")
-    ok = isinstance(points, (int, float)) and not isinstance(points, bool) and points >= 0
-    return points if ok else 1
-
-
-def add_grading_metadata(nb):
-    """Return a copy of ``nb`` whose answer and check cells carry nbgrader metadata derived from
-    the markers (see the module docstring); idempotent. Stale metadata of ours on a cell that no
-    longer holds markers is removed; nbgrader metadata an author set by hand on other cells is kept.
-    """
-    nb = copy.deepcopy(nb)
-    exercise, checks = 0, 0
-    for index, cell in enumerate(nb.cells):
-        kinds = set()
-        if cell.cell_type == "code":
-            strip_markers(cell.source, index)  # unbalanced or nested markers: say so first
-            kinds = block_kinds(cell.source)
-        meta = {"schema_version": NBGRADER_SCHEMA, "locked": False, "task": False}
-        if kinds == {"solution", "hidden tests"}:
-            raise ValueError(f"cell {index}: holds an answer (SOLUTION block) and hidden tests; "
-                             "put the hidden tests in a check cell of their own below the answer")
-        if "solution" in kinds:
-            exercise, checks = exercise + 1, 0
-            meta.update(grade_id=f"ex{exercise}-answer", solution=True, grade=False)
-        elif "hidden tests" in kinds:
-            checks += 1
-            meta.update(grade_id=f"ex{exercise}-check" + (f"-{checks}" if checks > 1 else ""),
-                        solution=False, grade=True, locked=True, points=_points(cell.metadata))
-        else:
-            if OUR_GRADE_ID.match(str(cell.metadata.get("nbgrader", {}).get("grade_id", ""))):
-                del cell.metadata["nbgrader"]
-            continue
-        cell.metadata["nbgrader"] = nbformat.from_dict(meta)
-    return nb
 
 
 def _lock(cell):
@@ -100,7 +40,7 @@ def _lock(cell):
         cell.metadata["editable"] = False
 
 
-def clean_source(nb):
+def clean_source(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Return a copy of ``nb`` without outputs, execution counts and editor metadata."""
     nb = copy.deepcopy(nb)
     nb.metadata = nbformat.from_dict({k: nb.metadata[k] for k in NOTEBOOK_METADATA_KEEP if k in nb.metadata})
@@ -113,31 +53,7 @@ def clean_source(nb):
     return nb
 
 
-def strip_markers(source, cell_index):
-    """Replace solution blocks by the stub and drop hidden-test blocks in one cell's source."""
-    kept, open_block = [], None  # open_block: (kind, line number) of the unclosed BEGIN
-    for number, line in enumerate(source.split("\n"), start=1):
-        kind, begins = MARKERS.get(line.strip(), (None, None))
-        if kind is None:
-            if open_block is None:
-                kept.append(line)
-        elif begins:
-            if open_block is not None:
-                raise ValueError(f"cell {cell_index}: line {number} begins a {kind} block inside the "
-                                 f"{open_block[0]} block opened on line {open_block[1]} (nesting is not allowed)")
-            open_block = (kind, number)
-            if kind == "solution":
-                kept.append(line[: len(line) - len(line.lstrip())] + STUB)
-        elif open_block is None or open_block[0] != kind:
-            raise ValueError(f"cell {cell_index}: line {number} ends a {kind} block that was never begun")
-        else:
-            open_block = None
-    if open_block is not None:
-        raise ValueError(f"cell {cell_index}: the {open_block[0]} block begun on line {open_block[1]} is never ended")
-    return "\n".join(kept)
-
-
-def student_version(nb):
+def student_version(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Return the student copy of a solution notebook (the input is not modified)."""
     nb = clean_source(add_grading_metadata(nb))
     cells = []
@@ -153,7 +69,7 @@ def student_version(nb):
     return nb
 
 
-def dumps(nb):
+def dumps(nb: nbformat.NotebookNode) -> str:
     """Deterministic serialization used for every generated file."""
     return nbformat.writes(nb, version=4) + "\n"
 
@@ -171,7 +87,7 @@ def _is_current(path, text):
     return path.is_file() and path.read_bytes() == text.encode("utf-8")
 
 
-def clean_solutions(solutions_dir="solutions", check=False):
+def clean_solutions(solutions_dir: str | Path = "solutions", check: bool = False) -> list[str]:
     """Rewrite ``solutions/*.ipynb`` through :func:`clean_source` where that changes them.
 
     Returns the files rewritten, or with ``check=True`` the problems found (nothing written).
@@ -188,11 +104,12 @@ def clean_solutions(solutions_dir="solutions", check=False):
         elif any(c.get("outputs") or c.get("execution_count") is not None for c in nb.cells if c.cell_type == "code"):
             messages.append(f"{path.as_posix()} has outputs saved: run `{MAKE} --clean-solutions`")
         else:
-            messages.append(f"{path.as_posix()} has editor metadata or missing cell ids: run `{MAKE} --clean-solutions`")
+            messages.append(f"{path.as_posix()} has editor metadata or missing cell ids: "
+                            f"run `{MAKE} --clean-solutions`")
     return messages
 
 
-def stamp_solutions(solutions_dir="solutions", check=False):
+def stamp_solutions(solutions_dir: str | Path = "solutions", check: bool = False) -> list[str]:
     """Write the nbgrader metadata of :func:`add_grading_metadata` into ``solutions/*.ipynb``
     where it is missing or stale (nothing else in the file changes).
 
@@ -216,7 +133,8 @@ def stamp_solutions(solutions_dir="solutions", check=False):
     return messages
 
 
-def write_lessons(solutions_dir="solutions", lessons_dir="lessons", check=False):
+def write_lessons(solutions_dir: str | Path = "solutions", lessons_dir: str | Path = "lessons",
+                  check: bool = False) -> list[str]:
     """Generate ``lessons/`` from ``solutions/``.
 
     With ``check=False`` first stamp the nbgrader metadata into ``solutions/`` where needed,
@@ -256,14 +174,16 @@ def write_lessons(solutions_dir="solutions", lessons_dir="lessons", check=False)
     return messages
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=MAKE, description="Generate lessons/ (student notebooks) from solutions/.")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true", help="write nothing; exit 1 if anything is stale")
     mode.add_argument("--clean-solutions", action="store_true",
                       help="also strip outputs and editor metadata from solutions/ in place")
-    parser.add_argument("--solutions", default="solutions", metavar="DIR", help="source notebooks (default: %(default)s)")
-    parser.add_argument("--lessons", default="lessons", metavar="DIR", help="generated notebooks (default: %(default)s)")
+    parser.add_argument("--solutions", default="solutions", metavar="DIR",
+                        help="source notebooks (default: %(default)s)")
+    parser.add_argument("--lessons", default="lessons", metavar="DIR",
+                        help="generated notebooks (default: %(default)s)")
     args = parser.parse_args(argv)
     try:
         return _run(args)

@@ -5,6 +5,8 @@ set-up cell at the top of every lesson, and ``binder/`` are checked against it b
 ``tests/test_launch_links.py``. If the repository moves, change ``REPOSITORY``/``BRANCH``
 here, run those tests, and fix what they report.
 """
+from __future__ import annotations
+
 REPOSITORY = "cnncourse/cnncourse"  # GitHub owner/name (assumed: the checkout has no remote)
 BRANCH = "main"
 
@@ -23,11 +25,11 @@ COLAB_SETUP_CELL = (
 COLAB_SETUP_CELL_ID = "colab-setup"
 
 
-def binder_url(path="lessons"):
+def binder_url(path: str = "lessons") -> str:
     """mybinder.org link that builds the repository and opens JupyterLab on ``path``."""
     return f"https://mybinder.org/v2/gh/{REPOSITORY}/{BRANCH}?urlpath=lab/tree/{path}"
 
 
-def colab_url(path):
+def colab_url(path: str) -> str:
     """Colab link that opens the notebook at ``path`` (relative to the repository root)."""
     return f"https://colab.research.google.com/github/{REPOSITORY}/blob/{BRANCH}/{path}"

@@ -1,0 +1,86 @@
+"""Run a notebook cell by cell in a fresh kernel of this very Python.
+
+One runner for the grader (errors allowed, time limits, interrupting a cell that overruns) and the
+benchmarks (stop at the first error, measure the kernel process). The kernel is started with the
+interpreter running this code, like nbval's ``--nbval-current-env``, so the installed ``cnncourse``
+and the environment (``CNNCOURSE_DATA_DIR``, ``KERAS_BACKEND``) reach it whatever kernelspecs the
+machine has.
+"""
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+import nbformat
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import AsyncKernelManager
+from nbclient import NotebookClient
+
+TIMEOUT_ERROR = {"ename": "Timeout", "evalue": "the cell did not finish in time and was interrupted"}
+
+
+class _CurrentEnvironment(KernelSpecManager):
+    def get_kernel_spec(self, kernel_name):
+        import ipykernel.kernelspec
+
+        return self.kernel_spec_class(resource_dir=ipykernel.kernelspec.RESOURCES,
+                                      **ipykernel.kernelspec.get_kernel_dict())
+
+
+def current_env_kernel_manager() -> AsyncKernelManager:
+    """A kernel manager whose ``python3`` kernel runs ``sys.executable``."""
+    return AsyncKernelManager(kernel_name="python3", kernel_spec_manager=_CurrentEnvironment())
+
+
+class NotebookRun:
+    """``nb`` (modified in place: outputs are written into its cells) and the kernel that runs it.
+
+    ``allow_errors``: a failing cell records its error and returns instead of raising.
+    ``interrupt_on_timeout``: a cell over its time limit is interrupted and recorded as a
+    ``Timeout`` error (``TIMEOUT_ERROR``) instead of raising.
+    """
+
+    def __init__(self, nb: nbformat.NotebookNode, *, cwd: str | Path, allow_errors: bool = False,
+                 interrupt_on_timeout: bool = False, startup_timeout: int = 120):
+        self.replies: dict[int, dict] = {}  # cell index -> content of its execute_reply
+        self.client = NotebookClient(
+            nb, km=current_env_kernel_manager(), allow_errors=allow_errors,
+            interrupt_on_timeout=interrupt_on_timeout, error_on_timeout=TIMEOUT_ERROR,
+            startup_timeout=startup_timeout, resources={"metadata": {"path": str(cwd)}},
+            on_cell_executed=self._record)
+
+    def _record(self, cell, cell_index, execute_reply, **_):
+        if execute_reply is not None:
+            self.replies[cell_index] = execute_reply.get("content", {})
+
+    @property
+    def nb(self) -> nbformat.NotebookNode:
+        return self.client.nb
+
+    @contextmanager
+    def kernel(self, env: Mapping[str, str] | None = None, quiet: bool = False) -> Iterator[NotebookRun]:
+        """Start the kernel (with ``env`` instead of this process's environment, if given; its own
+        output to the terminal silenced if ``quiet``) and shut it down afterwards."""
+        options = {} if env is None else {"env": dict(env)}
+        if quiet:
+            options.update(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with self.client.setup_kernel(cleanup_kc=True, **options):
+            yield self
+
+    @property
+    def pid(self) -> int:
+        """The kernel's process id (while the kernel runs)."""
+        return self.client.km.provisioner.pid
+
+    def run_cell(self, index: int, timeout: float | None = None) -> dict:
+        """Execute cell ``index`` with a time limit in seconds (None: no limit) and return the
+        content of its execute reply (``status``, and ``ename``/``evalue`` for an error).
+
+        Raises nbclient's ``CellExecutionError`` (unless ``allow_errors``), ``CellTimeoutError``
+        (unless ``interrupt_on_timeout``) or ``DeadKernelError``."""
+        self.client.timeout = None if timeout is None else max(1, int(timeout))
+        cell = self.nb.cells[index]
+        self.client.execute_cell(cell, index, execution_count=self.client.code_cells_executed + 1)
+        return self.replies.get(index, {})
