@@ -2,7 +2,7 @@
 
 Each notebook is executed top to bottom in a fresh kernel of this Python
 (``cnncourse.authoring.runner``, the grader's runner; working directory = the
-notebook's folder); executed notebooks are not written back to disk. The Keras
+notebook's folder); executed notebooks are not written back (unless ``--executed DIR``). The Keras
 backend is the environment's: ``KERAS_BACKEND=jax python benchmarks/run_notebooks.py``
 measures JAX.
 
@@ -17,7 +17,7 @@ The budgets (3 min on a 2-core CPU, 1.5 GB; Binder kills kernels at 2 GB) are
 only reported, not enforced: the exit code is 0 even when over budget and 1
 only if a notebook failed to run (cell error, timeout, dead kernel).
 
-Usage: python benchmarks/run_notebooks.py [PATHS...] [--timeout S] [--json FILE]
+Usage: python benchmarks/run_notebooks.py [PATHS...] [--timeout S] [--json FILE] [--executed DIR]
                                           [--budget-seconds 180] [--budget-mb 1536]
 """
 import argparse
@@ -78,8 +78,9 @@ def vm_hwm_bytes(pid):
     return 0
 
 
-def run_notebook(path, timeout):
-    """Execute one notebook; return (wall seconds, peak bytes, error or None)."""
+def run_notebook(path, timeout, executed=None):
+    """Execute one notebook; return (wall seconds, peak bytes, error or None). With ``executed``
+    (a folder), also save the notebook with its outputs there."""
     run = NotebookRun(nbformat.read(path, as_version=4), cwd=path.parent)
     error = None
     start = time.perf_counter()
@@ -94,6 +95,10 @@ def run_notebook(path, timeout):
             error = exc
         wall = time.perf_counter() - start
         peak = max(vm_hwm_bytes(run.pid), sampler.stop())  # kernel still alive here
+    if executed:
+        target = Path(executed) / path.parent.name / path.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(run.nb, target)
     return wall, peak, error
 
 
@@ -125,6 +130,8 @@ def main():
     parser.add_argument("paths", nargs="*", help="notebooks or folders (default: solutions lessons)")
     parser.add_argument("--timeout", type=int, default=600, help="per-cell timeout in seconds")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON to this file")
+    parser.add_argument("--executed", type=Path, metavar="DIR",
+                        help="also save each executed notebook, outputs included, under DIR/<folder>/")
     parser.add_argument("--budget-seconds", type=float, default=180)
     parser.add_argument("--budget-mb", type=float, default=1536)
     args = parser.parse_args()
@@ -141,7 +148,7 @@ def main():
         name = display_name(path)
         print(f"[{i}/{len(notebooks)}] running {name} ...", file=sys.stderr, flush=True)
         try:
-            wall, peak, error = run_notebook(path, args.timeout)
+            wall, peak, error = run_notebook(path, args.timeout, args.executed)
         except Exception as exc:  # the kernel did not even start
             wall, peak, error = 0.0, 0, exc
         row = {"notebook": name, "wall_s": round(wall, 1), "peak_mb": round(peak / MB),

@@ -6,6 +6,7 @@ One contract for every function here:
   exactly once, like any other value (a DataFrame, a widget); elsewhere in a cell, pass it to
   ``display(...)``, or save it with ``fig.savefig(...)``. The figures are made without pyplot, so
   nothing else shows them a second time and nothing piles up in pyplot's list of open figures.
+  ``new_figure`` makes such a figure for drawings of your own.
 - a function that draws on **one set of axes** takes ``ax=`` to draw into a figure of your own
   (e.g. one panel of ``plt.subplots(1, 2)``) and then returns that axes' figure.
 - the same thing has the same name everywhere: ``y`` for the labels of the images ``x``,
@@ -16,23 +17,47 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import keras
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from sklearn.metrics import ConfusionMatrixDisplay
 
+from cnncourse.lr_range import RangeTestResult
 from cnncourse.metrics import per_class_recall
 from cnncourse.training import TrainingResult
 
 _TITLES = {"loss": "loss (lower is better)", "accuracy": "accuracy"}
 
 
+def _load_display_backend() -> None:
+    # Jupyter shows a Figure as a picture once Matplotlib's backend module is loaded, which pyplot
+    # does lazily, at its first figure: until then a returned figure would show as "<Figure ...>".
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    if get_ipython() is not None:
+        plt.switch_backend(plt.get_backend())  # the configured backend (inline in Jupyter), loaded now
+
+
+_load_display_backend()
+
+
+def new_figure(rows: int = 1, cols: int = 1, figsize: tuple[float, float] = (6, 4),
+               **subplots) -> tuple[Figure, Axes | np.ndarray]:
+    """A figure made outside pyplot, with constrained layout, and its axes (``Figure.subplots``
+    arguments, e.g. ``sharey=True``): like ``plt.subplots``, but the figure shows only where it is
+    returned or displayed, once."""
+    fig = Figure(figsize=figsize, layout="constrained")
+    return fig, fig.subplots(rows, cols, **subplots)
+
+
 def _figure(rows: int = 1, cols: int = 1, figsize: tuple[float, float] = (6, 4),
             **subplots) -> tuple[Figure, np.ndarray]:
-    """A new figure outside pyplot and its axes as a 2-D array."""
-    fig = Figure(figsize=figsize, layout="constrained")
-    return fig, fig.subplots(rows, cols, squeeze=False, **subplots)
+    """``new_figure`` with the axes always as a 2-D array."""
+    return new_figure(rows, cols, figsize, squeeze=False, **subplots)
 
 
 def _new_axes(ax: Axes | None, figsize: tuple[float, float] = (6, 4)) -> Axes:
@@ -262,7 +287,7 @@ def plot_learning_curve(runs: Mapping[int, TrainingResult], references: Mapping[
     return ax.figure
 
 
-def show_augmented(augment, images: np.ndarray, n: int = 8,
+def show_augmented(augment: keras.Layer, images: np.ndarray, n: int = 8,
                    title: str = "as augmentation shows images to the model") -> Figure:
     """One row per ``uint8`` image (or a single image): the original, then ``n - 1`` random
     augmentations by ``augment`` (a Keras layer or ``keras.Sequential``)."""
@@ -302,8 +327,8 @@ def plot_histograms(arrays: Mapping[str, np.ndarray], bins: int = 60, title: str
     return fig
 
 
-def plot_lr_range(result, marks: Mapping[str, float] | None = None, suggest: bool = True, ax: Axes | None = None,
-                  title: str = "learning-rate range test") -> Figure:
+def plot_lr_range(result: RangeTestResult, marks: Mapping[str, float] | None = None, suggest: bool = True,
+                  ax: Axes | None = None, title: str = "learning-rate range test") -> Figure:
     """Loss against learning rate (log axis) from ``lr_range.lr_range_test``: each batch faintly,
     the smoothed curve boldly, the suggested rate dashed (unless ``suggest=False``), and ``marks``
     (a label mapped to a learning rate, e.g. your runs' rates) as dotted lines."""

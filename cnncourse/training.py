@@ -70,12 +70,12 @@ class EpochProgress(keras.callbacks.Callback):
         super().__init__()
         self.bar = tqdm(total=epochs, desc=name, unit="epoch")
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         shown = {k: f"{v:.3f}" for k, v in (logs or {}).items() if "accuracy" in k or "loss" in k}
         self.bar.set_postfix(shown, refresh=False)
         self.bar.update(1)
 
-    def on_train_end(self, logs=None):
+    def on_train_end(self, logs: dict | None = None) -> None:
         self.bar.close()
 
 

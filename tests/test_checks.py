@@ -1,7 +1,14 @@
 import numpy as np
 import pytest
 
-from cnncourse.checks import Verdict, check_array, check_number, is_single_number
+from cnncourse.checks import (
+    VERDICT_MIME,
+    Verdict,
+    check_array,
+    check_number,
+    is_single_number,
+    verdict_from_output,
+)
 from cnncourse.exercises import lesson00
 
 
@@ -11,6 +18,29 @@ def test_verdict_renders_text_and_html():
     assert str(v) == "❌ a < b\nHint: look again"
     assert "a &lt; b" in v._repr_html_() and "Hint" in v._repr_html_()
     assert Verdict("correct", "yes").passed
+
+
+def test_verdict_output_carries_the_verdict_as_data_for_the_grader():
+    v = Verdict("wrong", "a < b", "look again")
+    bundle = v._repr_mimebundle_()
+    assert bundle["text/plain"] == str(v) and bundle["text/html"] == v._repr_html_()
+    assert bundle[VERDICT_MIME] == {"status": "wrong", "message": "a < b", "hint": "look again", "passed": False}
+    assert verdict_from_output(bundle) == v
+    assert verdict_from_output({"text/plain": "❌ a < b"}) is None
+    assert verdict_from_output({VERDICT_MIME: {"status": "maybe"}}) is None
+
+
+def test_assert_passed_shows_a_failed_verdict_then_raises_with_its_text(monkeypatch):
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", shown.append)
+    Verdict("correct", "yes").assert_passed()
+    assert shown == []
+    wrong = Verdict("wrong", "not yet", "a hint")
+    with pytest.raises(AssertionError, match="not yet\nHint: a hint"):
+        wrong.assert_passed()
+    assert shown == [wrong]
 
 
 @pytest.mark.parametrize("answer, status, says", [

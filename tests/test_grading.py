@@ -19,6 +19,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from cnncourse.authoring.grading import (
     ROLE,
+    SOLUTIONS_ENV,
     GradingError,
     exercises_of,
     find_solution,
@@ -26,6 +27,7 @@ from cnncourse.authoring.grading import (
     graded_copy,
     main,
     read_submission,
+    solutions_dir_from,
 )
 from cnncourse.authoring.student_copy import clean_source, dumps, student_version
 
@@ -248,6 +250,20 @@ def test_bad_files_get_a_clear_message_and_exit_code_2(kind, tmp_path, capsys):
     captured = capsys.readouterr()
     assert f"cannot grade: {path}" in captured.out and message in captured.out
     assert "Traceback" not in captured.out + captured.err
+
+
+def test_solutions_folder_is_named_not_guessed(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(SOLUTIONS_ENV, raising=False)
+    with pytest.raises(GradingError, match="no solutions folder at solutions .*pass --solutions DIR"):
+        solutions_dir_from()
+    (tmp_path / "mine").mkdir()
+    monkeypatch.setenv(SOLUTIONS_ENV, str(tmp_path / "mine"))
+    assert solutions_dir_from() == tmp_path / "mine"
+    assert solutions_dir_from(REPO / "solutions") == REPO / "solutions"  # --solutions wins
+    monkeypatch.setenv(SOLUTIONS_ENV, str(tmp_path / "gone"))
+    with pytest.raises(GradingError, match=f"from \\${SOLUTIONS_ENV}"):
+        solutions_dir_from()
 
 
 def test_folder_is_not_a_notebook(tmp_path):

@@ -1,3 +1,5 @@
+import os
+
 import keras
 import numpy as np
 import pytest
@@ -13,6 +15,10 @@ def tiny_data():
     x = rng.integers(0, 256, size=(64, 32, 32, 3), dtype=np.uint8)
     y = rng.integers(0, 10, size=64)
     return x, y
+
+
+def test_keras_runs_on_the_backend_the_environment_asks_for():
+    assert keras.backend.backend() == os.environ.get("KERAS_BACKEND", "tensorflow")
 
 
 def tiny_model():

@@ -165,7 +165,7 @@ def test_plot_histograms_one_panel_per_array_with_its_range():
     a, b = fig.axes
     assert "range 0 to 255" in a.get_title() and "range 0 to 1" in b.get_title()
     assert sum(p.get_height() for p in b.patches) == 2  # NaN left out
-    with pytest.raises(TypeError, match="map a run name"):
+    with pytest.raises(TypeError, match="map a name"):
         plots.plot_histograms([1, 2])
 
 
@@ -221,3 +221,24 @@ def test_every_plot_returns_its_own_figure_outside_pyplot_or_the_figure_of_the_g
     assert plots.plot_class_counts(y, NAMES, ax=left) is own
     assert plots.plot_per_class_recall(y, {"run": y}, NAMES, ax=right) is own
     assert left.patches and right.patches
+
+
+def test_a_returned_figure_shows_once_as_a_picture_in_a_kernel(tmp_path):
+    """In Jupyter, a plot call that ends a cell shows its figure exactly once, as PNG, from the
+    first figure of the session on."""
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from cnncourse.authoring.runner import NotebookRun
+
+    nb = new_notebook(cells=[
+        new_code_cell("import numpy as np\nfrom cnncourse import plots"),
+        new_code_cell("plots.plot_class_counts(np.array([0, 1, 1]), ['a', 'b'])"),
+        new_code_cell("fig = plots.plot_class_counts(np.array([0, 1, 1]), ['a', 'b'])\nprint('drawn')"),
+        new_code_cell("display(fig)"),
+    ])
+    run = NotebookRun(nb, cwd=tmp_path)
+    with run.kernel(quiet=True):
+        for index in range(len(nb.cells)):
+            run.run_cell(index, timeout=120)
+    pictures = [sum("image/png" in output.get("data", {}) for output in cell.outputs) for cell in nb.cells]
+    assert pictures == [0, 1, 0, 1]

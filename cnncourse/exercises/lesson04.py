@@ -9,6 +9,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from cnncourse.checks import Verdict, correct, is_single_number, not_attempted, wrong
+from cnncourse.plots import new_figure
 from cnncourse.training import TrainingResult
 
 if TYPE_CHECKING:
@@ -42,8 +43,7 @@ def check_pick(my_lr: Any, result: RangeTestResult) -> Verdict:
 def show_mystery_curves(runs: Mapping[float, TrainingResult]) -> Figure:
     """Exercise 2: the training loss of three of ``runs`` (learning rate -> TrainingResult),
     labelled A, B and C without their learning rates."""
-    fig = Figure(figsize=(12, 3), layout="constrained")
-    axes = fig.subplots(1, len(MYSTERY))
+    fig, axes = new_figure(1, len(MYSTERY), figsize=(12, 3))
     for ax, (letter, (rate, _)) in zip(axes, MYSTERY.items()):
         loss = runs[rate].history["loss"]
         ax.plot(np.arange(1, len(loss) + 1), loss, "o-")
