@@ -26,6 +26,7 @@ from sklearn.metrics import ConfusionMatrixDisplay
 
 from cnncourse.lr_range import RangeTestResult
 from cnncourse.metrics import per_class_recall
+from cnncourse.sanity import Fingerprint
 from cnncourse.training import TrainingResult
 
 _TITLES = {"loss": "loss (lower is better)", "accuracy": "accuracy"}
@@ -350,3 +351,40 @@ def plot_lr_range(result: RangeTestResult, marks: Mapping[str, float] | None = N
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
     return ax.figure
+
+
+def plot_fingerprint(fingerprint: Fingerprint, class_names: Sequence[str]) -> Figure:
+    """The sanity checks of one pipeline together: its loss before training against ln K, a copy of
+    it training on one small batch, its learning curves, and the classes it predicts after training."""
+    if not isinstance(fingerprint, Fingerprint):
+        raise TypeError(f"expected a sanity.Fingerprint, got {type(fingerprint).__name__}.")
+    fig, axes = _figure(2, 2, figsize=(11, 6.6))
+    (init_ax, overfit_ax), (curves_ax, counts_ax) = axes
+    init_ax.bar(["before training"], [fingerprint.initial_loss], color="C0", width=0.5)
+    init_ax.axhline(fingerprint.expected_loss, color="C2", linestyle="--",
+                    label=f"ln {fingerprint.num_classes} = {fingerprint.expected_loss:.2f}: an even guess")
+    init_ax.set(title=f"loss at init: {fingerprint.initial_loss:.2f}", ylabel="loss")
+    init_ax.legend(fontsize="small", loc="lower right")
+    overfit = fingerprint.overfit
+    steps = np.arange(1, len(overfit.accuracies) + 1)
+    overfit_ax.plot(steps, overfit.accuracies, color="C1")
+    overfit_ax.axhline(overfit.target, color="C2", linestyle="--", label=f"learned: {overfit.target:.0%}")
+    verdict = f"learned in {overfit.steps_to_fit} steps" if overfit.passed else "not learned"
+    overfit_ax.set(title=f"one batch, again and again: {verdict}", xlabel="step", ylabel="accuracy on that batch",
+                   ylim=(0, 1.05))
+    overfit_ax.legend(fontsize="small", loc="lower right")
+    overfit_ax.grid(alpha=0.3)
+    history = fingerprint.history
+    epochs = np.arange(1, len(history["loss"]) + 1)
+    for key, style in (("accuracy", "-"), ("val_accuracy", "--")):
+        if key in history:
+            curves_ax.plot(epochs, history[key], "o" + style, color="C0",
+                           label="validation" if key.startswith("val") else "training")
+    curves_ax.axhline(1 / fingerprint.num_classes, color="C3", linestyle=":", label="chance: 1/K")
+    curves_ax.set(title="accuracy during training", ylim=(0, 1), ylabel="accuracy")
+    _epoch_axis(curves_ax)
+    curves_ax.legend(fontsize="small")
+    plot_class_counts(np.repeat(np.arange(len(fingerprint.predicted_counts)), fingerprint.predicted_counts),
+                      class_names, ax=counts_ax, title="predicted classes after training (validation)")
+    fig.suptitle(fingerprint.name)
+    return fig
