@@ -34,7 +34,7 @@ SPARSE_LOGITS = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     compiled(None, lambda y, p: keras.losses.sparse_categorical_crossentropy(y, p, from_logits=True)),
     compiled(None, keras.losses.SparseCategoricalCrossentropy(from_logits=True),
              metrics=[keras.metrics.SparseCategoricalAccuracy()]),
-    compiled(None, keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["sparse_categorical_accuracy"]),
+    compiled(None, SPARSE_LOGITS, metrics=["sparse_categorical_accuracy"]),
     compiled("softmax", "sparse_categorical_crossentropy"),  # a softmax put back is a right pairing too
     compiled("softmax", keras.losses.SparseCategoricalCrossentropy()),
 ], ids=["class", "function", "metric object", "metric name", "softmax + default", "softmax + class"])
