@@ -118,6 +118,8 @@ PLAIN = run(0.85, 0.39, 0.42)
     (run(0.50, 0.46, 0.47), True, "gap 0.040"),
     (run(0.70, 0.45, 0.46), False, "at most 0.10"),
     (run(0.30, 0.28, 0.30), False, "underfits"),
+    (run(0.45, 0.40, 0.405), True, "gap 0.050"),   # 1.5 points below the plain run: within the noise
+    (run(0.42, 0.38, 0.395), False, "underfits"),  # 2.5 points below: regularized too much
     (run(0.50, 0.46, 0.47, epochs=12), False, "hides the gap"),
     ("run", False, "what train() returns"),
 ])

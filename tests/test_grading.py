@@ -1,4 +1,4 @@
-"""Tests of cnncourse.grading (`cnncourse-grade`).
+"""Tests of cnncourse.authoring.grading (`cnncourse-grade`).
 
 Three kinds, from cheap to dear:
 - files that cannot be graded, and the matching of submissions to solutions: no kernel;

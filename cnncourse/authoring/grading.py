@@ -10,7 +10,7 @@ For each submission this module
 2. finds its solution: ``solutions/<same file name>``, else the notebook in ``solutions/`` that
    shares most of its cell ids (Jupyter keeps them, and the student copies inherit them);
 3. puts the official check cells back, hidden tests included: each check cell of the solution
-   (nbgrader metadata, see :mod:`cnncourse.student_copy`) replaces the submission's cell with
+   (nbgrader metadata, see :mod:`cnncourse.authoring.markers`) replaces the submission's cell with
    the same grade_id, else the same cell id, else the same visible code; a check cell the
    learner deleted is restored after their answer. A learner's edits to a check cell are
    therefore overwritten, as nbgrader's ``autograde`` does;

@@ -147,9 +147,11 @@ def check_shift_and_flip(augment: Any, sample_images: np.ndarray, pixels: int = 
                    "papers use, written as 'pad 4, random crop 32, flip'.")
 
 
-def check_regularized(run: Any, plain: TrainingResult, max_gap: float = 0.10) -> Verdict:
+def check_regularized(run: Any, plain: TrainingResult, max_gap: float = 0.10, tolerance: float = 0.02) -> Verdict:
     """Exercise 3: a regularized run of the plain model whose final train/val gap is at most
-    ``max_gap``, without losing best validation accuracy against ``plain``."""
+    ``max_gap``, without losing best validation accuracy against ``plain``: at most ``tolerance``
+    below it, the noise of 1,000 validation images (their accuracy is known to about ±3 points;
+    the same solution scored 0.4 points below the plain run on Keras' JAX backend)."""
     if run is None:
         return not_attempted("my_run")
     if not isinstance(run, TrainingResult):
@@ -161,7 +163,7 @@ def check_regularized(run: Any, plain: TrainingResult, max_gap: float = 0.10) ->
         return wrong(f"The final gap is {run.gap:.3f} (training {run.train_accuracy:.3f}, validation "
                      f"{run.val_accuracy:.3f}); it should be at most {max_gap:.2f}.",
                      "Augmentation closes most of it; add dropout for the rest.")
-    if run.best_val_accuracy < plain.best_val_accuracy:
+    if run.best_val_accuracy < plain.best_val_accuracy - tolerance:
         return wrong(f"The gap is closed ({run.gap:.3f}), but best validation accuracy fell to "
                      f"{run.best_val_accuracy:.3f} from the plain run's {plain.best_val_accuracy:.3f}: "
                      "the model now underfits.", "Regularize less: lower the dropout rate or the L2 factor.")
