@@ -8,7 +8,7 @@ One contract for every function here:
   nothing else shows them a second time and nothing piles up in pyplot's list of open figures.
   ``new_figure`` makes such a figure for drawings of your own.
 - a function that draws on **one set of axes** takes ``ax=`` to draw into a figure of your own
-  (e.g. one panel of ``plt.subplots(1, 2)``) and then returns that axes' figure.
+  (e.g. one panel of ``new_figure(1, 2)``) and then returns that axes' figure.
 - the same thing has the same name everywhere: ``y`` for the labels of the images ``x``,
   ``y_true``/``y_pred`` for true and predicted labels, ``class_names``, ``title``.
 """
@@ -39,7 +39,8 @@ def _load_display_backend() -> None:
         from IPython import get_ipython
     except ImportError:
         return
-    if get_ipython() is not None:
+    # Open pyplot figures mean the backend is loaded already (and switch_backend would close them).
+    if get_ipython() is not None and not plt.get_fignums():
         plt.switch_backend(plt.get_backend())  # the configured backend (inline in Jupyter), loaded now
 
 
