@@ -32,7 +32,7 @@ from pathlib import Path
 import nbformat
 import psutil
 
-from cnncourse.authoring.runner import NotebookRun
+from cnncourse.authoring.runner import NotebookRun, error_summary
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MB = 2**20
@@ -88,9 +88,7 @@ def run_notebook(path, timeout, executed=None):
         sampler = RssSampler(run.pid)
         sampler.start()
         try:
-            for index, cell in enumerate(run.nb.cells):
-                if cell.cell_type == "code":
-                    run.run_cell(index, timeout)
+            run.run_all(timeout)
         except Exception as exc:  # cell error, timeout, dead kernel, ...
             error = exc
         wall = time.perf_counter() - start
@@ -100,13 +98,6 @@ def run_notebook(path, timeout, executed=None):
         target.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(run.nb, target)
     return wall, peak, error
-
-
-def first_line(exc):
-    """One-line summary of why a notebook failed."""
-    ename, evalue = getattr(exc, "ename", None), getattr(exc, "evalue", None)
-    text = f"{ename}: {evalue}" if ename else f"{type(exc).__name__}: {exc}"
-    return (text.strip().splitlines() or [type(exc).__name__])[0]
 
 
 def find_notebooks(paths):
@@ -136,8 +127,6 @@ def main():
     parser.add_argument("--budget-mb", type=float, default=1536)
     args = parser.parse_args()
 
-    if os.environ.get("CNNCOURSE_DATA_DIR"):  # kernels start in the notebook's folder: pass an absolute path
-        os.environ["CNNCOURSE_DATA_DIR"] = os.path.abspath(os.environ["CNNCOURSE_DATA_DIR"])
     paths = args.paths or [REPO_ROOT / "solutions", REPO_ROOT / "lessons"]
     notebooks = find_notebooks(paths)
     if not notebooks:
@@ -154,7 +143,7 @@ def main():
         row = {"notebook": name, "wall_s": round(wall, 1), "peak_mb": round(peak / MB),
                "within_budget": None if error else
                wall <= args.budget_seconds and peak / MB <= args.budget_mb,
-               "error": first_line(error) if error else None}
+               "error": error_summary(error) if error else None}
         rows.append(row)
         print(f"    {row['wall_s']} s, {row['peak_mb']} MB" + (f", FAILED: {row['error']}" if error else ""),
               file=sys.stderr, flush=True)

@@ -16,26 +16,18 @@ from pathlib import Path
 
 import nbformat
 
-from cnncourse.authoring.runner import NotebookRun
+from cnncourse.authoring.runner import NotebookRun, error_summary
 
 
 def run_with_seed(path: Path, seed: int, timeout: float):
     """Execute ``path`` with ``CNNCOURSE_SEED=seed``; return (seconds, error or None, claim outputs)."""
     run = NotebookRun(nbformat.read(path, as_version=4), cwd=path.parent)
-    env = {**os.environ, "CNNCOURSE_SEED": str(seed)}
-    if env.get("CNNCOURSE_DATA_DIR"):  # the kernel starts in the notebook's folder
-        env["CNNCOURSE_DATA_DIR"] = os.path.abspath(env["CNNCOURSE_DATA_DIR"])
     start, error = time.perf_counter(), None
-    with run.kernel(env=env, quiet=True):
-        for index, cell in enumerate(run.nb.cells):
-            if cell.cell_type != "code":
-                continue
-            try:
-                run.run_cell(index, timeout)
-            except Exception as exc:  # a claim that failed, or any other error
-                error = f"cell {index}: {getattr(exc, 'ename', type(exc).__name__)}: " \
-                        f"{str(getattr(exc, 'evalue', exc)).strip()[:300]}"
-                break
+    with run.kernel(env={**os.environ, "CNNCOURSE_SEED": str(seed)}, quiet=True):
+        try:
+            run.run_all(timeout)
+        except Exception as exc:  # a claim that failed, or any other error
+            error = error_summary(exc)
     claims = ["".join(output.get("text", "") for output in cell.outputs if output.get("output_type") == "stream"
                       and output.get("name") == "stdout")
               for cell in run.nb.cells if cell.cell_type == "code" and "\nassert " in f"\n{cell.source}"]

@@ -25,6 +25,8 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from cnncourse.training import predict_classes
+
 
 def expected_initial_loss(num_classes: int) -> float:
     """The cross-entropy of an even guess over ``num_classes`` classes: ln K (2.30 for 10 classes)."""
@@ -68,21 +70,16 @@ def loss_at_init(model: keras.Model, x: np.ndarray, y: np.ndarray, batch_size: i
     return float(model.evaluate(x, y, batch_size=batch_size, verbose=0, return_dict=True)["loss"])
 
 
-def _predict(model: keras.Model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    return np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
-
-
 def true_accuracy(model: keras.Model, x: np.ndarray, y: np.ndarray, batch_size: int = 256) -> float:
     """The fraction of images whose most likely class (the largest output) is their label: the
     multi-class accuracy, whatever ``metrics=["accuracy"]`` turned into."""
     _check_pair(x, y)
-    return float(np.mean(np.argmax(_predict(model, x, batch_size), axis=1) == class_indices(y)))
+    return float(np.mean(predict_classes(model, x, batch_size) == class_indices(y)))
 
 
 def predicted_class_counts(model: keras.Model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """How many of the images ``x`` the model assigns to each class (its largest output)."""
-    outputs = _predict(model, x, batch_size)
-    return np.bincount(np.argmax(outputs, axis=1), minlength=outputs.shape[1])
+    return np.bincount(predict_classes(model, x, batch_size), minlength=model.output_shape[-1])
 
 
 @dataclass(frozen=True)

@@ -299,7 +299,7 @@ def run_notebook(nb: nbformat.NotebookNode, timeout: float = DEFAULT_TIMEOUT,
         run = NotebookRun(nb, cwd=scratch, allow_errors=True, interrupt_on_timeout=True)
         deadline = time.monotonic() + timeout
         try:
-            with run.kernel(env=os.environ if env is None else env, quiet=True):
+            with run.kernel(env=env, quiet=True):
                 for index, cell in enumerate(nb.cells):
                     if cell.cell_type != "code" or not cell.source.strip():
                         continue

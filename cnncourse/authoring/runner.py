@@ -8,6 +8,7 @@ machine has.
 """
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -17,6 +18,8 @@ import nbformat
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
+
+from cnncourse.data import DATA_DIR_ENV
 
 TIMEOUT_ERROR = {"ename": "Timeout", "evalue": "the cell did not finish in time and was interrupted"}
 
@@ -62,8 +65,13 @@ class NotebookRun:
     @contextmanager
     def kernel(self, env: Mapping[str, str] | None = None, quiet: bool = False) -> Iterator[NotebookRun]:
         """Start the kernel (with ``env`` instead of this process's environment, if given; its own
-        output to the terminal silenced if ``quiet``) and shut it down afterwards."""
-        options = {} if env is None else {"env": dict(env)}
+        output to the terminal silenced if ``quiet``) and shut it down afterwards.
+
+        The kernel starts in ``cwd``, so a relative ``CNNCOURSE_DATA_DIR`` is made absolute first."""
+        env = dict(os.environ if env is None else env)
+        if env.get(DATA_DIR_ENV):
+            env[DATA_DIR_ENV] = os.path.abspath(env[DATA_DIR_ENV])
+        options = {"env": env}
         if quiet:
             options.update(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         with self.client.setup_kernel(cleanup_kc=True, **options):
@@ -84,3 +92,16 @@ class NotebookRun:
         cell = self.nb.cells[index]
         self.client.execute_cell(cell, index, execution_count=self.client.code_cells_executed + 1)
         return self.replies.get(index, {})
+
+    def run_all(self, timeout: float | None = None) -> None:
+        """Execute every code cell in order, each with ``timeout``; raises as :meth:`run_cell` does."""
+        for index, cell in enumerate(self.nb.cells):
+            if cell.cell_type == "code":
+                self.run_cell(index, timeout)
+
+
+def error_summary(error: Exception) -> str:
+    """One line saying why a run stopped: the cell's error name and message, else the exception."""
+    name, value = getattr(error, "ename", None), getattr(error, "evalue", None)
+    text = f"{name}: {value}" if name else f"{type(error).__name__}: {error}"
+    return (text.strip().splitlines() or [type(error).__name__])[0]
