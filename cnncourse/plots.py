@@ -112,6 +112,25 @@ def plot_history(*results: TrainingResult, metrics: Sequence[str] = ("loss", "ac
     return fig
 
 
+def plot_metric(histories: Mapping[str, Mapping[str, Sequence[float]]], metric: str = "val_accuracy",
+                ax: Axes | None = None, title: str | None = None) -> Figure:
+    """One metric of several runs on one set of axes, one line per run: ``histories`` maps a run's
+    name to its Keras history (``model.fit(...).history``)."""
+    if not isinstance(histories, Mapping) or not histories:
+        raise TypeError("histories must map a run's name to its history, e.g. {'clean': model.fit(...).history}.")
+    missing = [name for name, history in histories.items() if metric not in history]
+    if missing:
+        raise ValueError(f"no {metric!r} in the history of {missing}; "
+                         f"it has {sorted(next(iter(histories.values())))}.")
+    ax = _new_axes(ax, (6.5, 4))
+    for name, history in histories.items():
+        ax.plot(np.arange(1, len(history[metric]) + 1), history[metric], marker=".", label=name)
+    ax.set(title=title or metric, ylabel=metric.replace("val_", "validation "))
+    _epoch_axis(ax)
+    ax.legend(fontsize="small")
+    return ax.figure
+
+
 def plot_comparison(*results: TrainingResult, metric: str = "accuracy", cols: int = 4,
                     title: str | None = None) -> Figure:
     """Runs side by side: one panel of training and validation curves each, on the same y-axis,
@@ -388,4 +407,44 @@ def plot_fingerprint(fingerprint: Fingerprint, class_names: Sequence[str]) -> Fi
     plot_class_counts(np.repeat(np.arange(len(fingerprint.predicted_counts)), fingerprint.predicted_counts),
                       class_names, ax=counts_ax, title="predicted classes after training (validation)")
     fig.suptitle(fingerprint.name)
+    return fig
+
+
+def plot_memorization(history: Mapping[str, Sequence[float]], memorization: Mapping[str, Sequence[float]],
+                      title: str | None = None) -> Figure:
+    """The signature of noisy labels, from one run's Keras ``history`` (with clean validation
+    labels) and a :class:`cnncourse.noise.LabelFitTracker`'s ``history`` (``memorization``).
+
+    Left: training accuracy on the given labels, on the true labels, and validation accuracy,
+    with the best validation epoch marked. Right: the training images whose label is wrong:
+    how many the model predicts as their true class, and how many as the wrong label it is taught."""
+    missing = [key for key in ("given", "true", "flipped_given", "flipped_true") if key not in memorization]
+    if "val_accuracy" not in history or missing:
+        raise ValueError("need a fit history with val_accuracy and a LabelFitTracker's history; "
+                         f"missing: {(['val_accuracy'] if 'val_accuracy' not in history else []) + missing}.")
+    fig, axes = _figure(1, 2, figsize=(11, 3.8), sharey=True)
+    curves_ax, flipped_ax = axes[0]
+    val = np.asarray(history["val_accuracy"])
+    epochs = np.arange(1, len(val) + 1)
+    curves_ax.plot(epochs, memorization["given"], color="C0", label="training, on the given labels")
+    curves_ax.plot(epochs, memorization["true"], color="C0", linestyle=":", label="training, on the true labels")
+    curves_ax.plot(epochs, val, color="C1", linestyle="--", label="validation (clean labels)")
+    best = int(np.argmax(val))
+    curves_ax.plot(epochs[best], val[best], "o", color="C1")
+    curves_ax.annotate(f"best: epoch {best + 1}", (epochs[best], val[best]), textcoords="offset points",
+                       xytext=(0, 8), ha="center", fontsize="small")
+    curves_ax.set(title="accuracy", ylim=(0, 1), ylabel="accuracy")
+    curves_ax.legend(fontsize="small", loc="upper left")
+    _epoch_axis(curves_ax)
+    if np.all(np.isnan(memorization["flipped_given"])):
+        flipped_ax.text(0.5, 0.5, "no wrong labels in this run", ha="center", va="center",
+                        transform=flipped_ax.transAxes)
+    else:
+        flipped_ax.plot(epochs, memorization["flipped_true"], color="C2", label="predicted as their true class")
+        flipped_ax.plot(epochs, memorization["flipped_given"], color="C3", label="predicted as the wrong label")
+        flipped_ax.legend(fontsize="small", loc="upper left")
+    flipped_ax.set(title="training images with a wrong label")
+    _epoch_axis(flipped_ax)
+    if title:
+        fig.suptitle(title)
     return fig

@@ -55,7 +55,8 @@ def _require_compiled(model: keras.Model) -> None:
                          "model.compile(optimizer=..., loss=..., metrics=['accuracy']).")
 
 
-def _check_pair(x: np.ndarray, y: np.ndarray) -> None:
+def check_pair(x: np.ndarray, y: np.ndarray) -> None:
+    """Raise a clear ValueError unless ``x`` and ``y`` are non-empty and equally long."""
     if len(x) != len(y):
         raise ValueError(f"x has {len(x)} images but y has {len(y)} labels.")
     if len(x) == 0:
@@ -66,14 +67,14 @@ def loss_at_init(model: keras.Model, x: np.ndarray, y: np.ndarray, batch_size: i
     """The model's own compiled loss on ``(x, y)``, as ``evaluate`` reports it: call it before
     training and compare it with :func:`expected_initial_loss`."""
     _require_compiled(model)
-    _check_pair(x, y)
+    check_pair(x, y)
     return float(model.evaluate(x, y, batch_size=batch_size, verbose=0, return_dict=True)["loss"])
 
 
 def true_accuracy(model: keras.Model, x: np.ndarray, y: np.ndarray, batch_size: int = 256) -> float:
     """The fraction of images whose most likely class (the largest output) is their label: the
     multi-class accuracy, whatever ``metrics=["accuracy"]`` turned into."""
-    _check_pair(x, y)
+    check_pair(x, y)
     return float(np.mean(predict_classes(model, x, batch_size) == class_indices(y)))
 
 
@@ -113,7 +114,7 @@ def overfit_one_batch(model: keras.Model, x: np.ndarray, y: np.ndarray, *, steps
     A healthy pipeline learns a few dozen images by heart (accuracy ``target``) well within 100
     steps. Your model, its weights and its optimizer are left as they are."""
     _require_compiled(model)
-    _check_pair(x, y)
+    check_pair(x, y)
     if steps < 1:
         raise ValueError(f"steps must be at least 1, got {steps}.")
     copy = keras.models.clone_model(model)

@@ -242,3 +242,14 @@ def test_a_returned_figure_shows_once_as_a_picture_in_a_kernel(tmp_path):
             run.run_cell(index, timeout=120)
     pictures = [sum("image/png" in output.get("data", {}) for output in cell.outputs) for cell in nb.cells]
     assert pictures == [0, 1, 0, 1]
+
+
+def test_plot_metric_draws_one_line_per_run_and_names_a_missing_metric():
+    histories = {"clean": {"val_accuracy": [0.3, 0.4, 0.5]}, "noisy": {"val_accuracy": [0.3, 0.35, 0.3]}}
+    fig = plots.plot_metric(histories, "val_accuracy", title="t")
+    lines = fig.axes[0].lines
+    assert [line.get_label() for line in lines] == ["clean", "noisy"] and list(lines[1].get_ydata()) == [0.3, 0.35, 0.3]
+    with pytest.raises(ValueError, match="no 'loss' in the history of \\['clean', 'noisy'\\]"):
+        plots.plot_metric(histories, "loss")
+    with pytest.raises(TypeError, match="map a run's name"):
+        plots.plot_metric([{"val_accuracy": [0.1]}])
