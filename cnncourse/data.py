@@ -223,7 +223,10 @@ def _advice_if_unreadable(advice: str):
         yield
     except _CorruptFile as exc:
         raise DataError(f"{exc} {advice}") from None
-    except OSError as exc:  # e.g. no permission to read a batch file
+    except PermissionError as exc:
+        raise DataError(f"No permission to read {exc.filename}. Make the CIFAR-10 copy readable by you "
+                        f"(e.g. chmod -R u+rX on its folder), or: {advice}") from None
+    except OSError as exc:  # e.g. a batch file that vanished or sits on a failing disk
         raise DataError(f"Could not read {exc.filename} ({exc.strerror}). {advice}") from None
 
 
@@ -257,9 +260,9 @@ def _find_local_copy(folder: Path, origin: str):
 
 
 def _load_local_copy(folder: Path, origin: str) -> Cifar10:
-    reader, path, layout = _find_local_copy(folder, origin)
     with _advice_if_unreadable(f"Replace it with a good copy of CIFAR-10, or unset {DATA_DIR_ENV} "
                             f"and pass no data_dir to let load_cifar10() download one."):
+        reader, path, layout = _find_local_copy(folder, origin)  # listing an unreadable folder fails too
         return reader(path, layout)
 
 

@@ -82,4 +82,7 @@ def lr_range_test(model: Callable[[], keras.Model], x: np.ndarray, y: np.ndarray
         smooth = RangeTestResult(rates[:step + 1], np.array(losses)).smoothed()
         if not np.isfinite(smooth[-1]) or (step >= 10 and smooth[-1] > stop_factor * smooth.min()):
             break
-    return RangeTestResult(rates[:len(losses)], np.array(losses))
+    # The batch that blew up (a NaN or infinite loss) measures nothing and would make the smoothed
+    # curve end in NaN, where np.argmin would pick it as the "lowest" point: keep the finite part.
+    kept = len(losses) if np.isfinite(losses[-1]) else len(losses) - 1
+    return RangeTestResult(rates[:kept], np.array(losses[:kept]))

@@ -456,3 +456,21 @@ def test_corrupt_archive_is_named(damage, small, tmp_path, monkeypatch):
     archive.write_bytes(raw[:len(raw) // 2] if damage == "truncated" else os.urandom(len(raw)))
     message = load_from_env(monkeypatch, tmp_path)
     assert str(archive) in message and "corrupt" in message
+
+
+@pytest.mark.parametrize("what", ["folder", "batch file"])
+def test_unreadable_copy_gets_advice_not_a_bare_permission_error(what, small, tmp_path, monkeypatch):
+    """As a non-root user, a folder or file without read permission raises PermissionError; root
+    reads everything, so the denial is simulated."""
+    folder = write_bin_layout(tmp_path, fake_arrays())
+    denied = tmp_path if what == "folder" else folder / "data_batch_3.bin"
+    real_is_dir, real_read_bytes = Path.is_dir, Path.read_bytes
+
+    def refuse(path):
+        if path == denied or path.parent == denied:
+            raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(Path, "is_dir", lambda path: refuse(path) or real_is_dir(path))
+    monkeypatch.setattr(Path, "read_bytes", lambda path: refuse(path) or real_read_bytes(path))
+    message = load_from_env(monkeypatch, tmp_path)
+    assert "No permission to read" in message and "chmod" in message

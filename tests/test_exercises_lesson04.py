@@ -55,13 +55,45 @@ def test_diagnosis():
     assert lesson04.check_diagnosis(None).status == "not attempted"
 
 
-def test_step_schedule():
-    decaying = keras.optimizers.schedules.PiecewiseConstantDecay([60], [1e-3, 1e-4])
-    assert lesson04.check_step_schedule(decaying, result([2.0], 0.45), target=0.4, total_steps=100).passed
-    low = lesson04.check_step_schedule(decaying, result([2.0], 0.35), target=0.4, total_steps=100)
-    assert not low.passed and "below the target" in low.message
-    late = keras.optimizers.schedules.PiecewiseConstantDecay([600], [1e-3, 1e-4])  # boundary after the run
-    assert "does not decay" in lesson04.check_step_schedule(late, None, target=0.4, total_steps=100).message
-    assert "schedule" in lesson04.check_step_schedule(1e-3, None, target=0.4, total_steps=100).message
-    assert lesson04.check_step_schedule(decaying, None, target=0.4, total_steps=100).status == "not attempted"
-    assert lesson04.check_step_schedule(None, None, target=0.4, total_steps=100).status == "not attempted"
+def trained_with(learning_rate, val_accuracy=0.45):
+    """A run whose model was compiled with Adam(learning_rate), as fit(..., optimizer=Adam(schedule)) makes."""
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse")
+    return TrainingResult(name="r", history={"val_accuracy": [val_accuracy], "accuracy": [0.5], "loss": [1.0],
+                                             "val_loss": [1.0]}, seconds=1.0, model=model)
+
+
+def step(boundary=60):
+    return keras.optimizers.schedules.PiecewiseConstantDecay([boundary], [1e-3, 1e-4])
+
+
+def check_step(schedule, run):
+    return lesson04.check_step_schedule(schedule, run, target=0.4, total_steps=100)
+
+
+@pytest.mark.parametrize("make_run", [lambda schedule: trained_with(schedule),
+                                      lambda schedule: trained_with(step())],  # an equal schedule, built again
+                         ids=["the same schedule", "an equal one"])
+def test_step_schedule_passes_a_run_trained_with_it(make_run):
+    schedule = step()
+    verdict = check_step(schedule, make_run(schedule))
+    assert verdict.passed, verdict
+
+
+@pytest.mark.parametrize("schedule, run, says", [
+    (step(), trained_with(step(), val_accuracy=0.35), "below the target"),
+    (step(), trained_with(1e-3), "a constant"),  # the constant-rate run handed in
+    (step(), trained_with(step(80)), "a different schedule"),
+    (step(3), trained_with(step(3)), "Boundaries count steps"),  # the boundary given in epochs
+    (step(600), None, "does not decay"),  # the boundary after the end of the run
+    (1e-3, None, "schedule"),
+    (step(), "my run", "what train() returns"),
+])
+def test_step_schedule_wrong_answers_fail_with_a_reason(schedule, run, says):
+    verdict = check_step(schedule, run)
+    assert not verdict.passed and says in str(verdict), verdict
+
+
+def test_step_schedule_not_attempted():
+    assert check_step(step(), None).status == "not attempted"
+    assert check_step(None, None).status == "not attempted"

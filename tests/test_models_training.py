@@ -121,6 +121,20 @@ def test_lr_range_test_raises_the_rate_exponentially_and_stops_when_loss_explode
     assert result.suggestion() == pytest.approx(result.lowest_loss_rate / 10)
 
 
+def test_lr_range_test_leaves_out_the_batch_that_blew_up(tiny_data):
+    """A NaN loss ends the test; kept, it would make np.argmin(result.smoothed()) pick the blow-up."""
+    losses = iter([2.3 - 0.01 * step for step in range(14)] + [float("nan")])
+
+    def build():
+        model = tiny_model()
+        model.train_on_batch = lambda *args, **kwargs: {"loss": next(losses)}
+        return model
+
+    result = lr_range_test(build, *tiny_data, steps=40, batch_size=16, progress=False)
+    assert len(result.losses) == len(result.learning_rates) == 14 and np.isfinite(result.smoothed()).all()
+    assert result.learning_rates[np.argmin(result.smoothed())] == result.lowest_loss_rate
+
+
 def test_range_test_smoothing_and_suggestion_on_a_known_curve():
     rates = np.geomspace(1e-5, 1, 6)
     result = RangeTestResult(rates, np.array([2.0, 2.0, 1.0, 0.5, 3.0, 9.0]))

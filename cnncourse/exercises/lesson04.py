@@ -76,6 +76,17 @@ def check_diagnosis(diagnosis: Any) -> Verdict:
                                            for letter, (_, truth) in MYSTERY.items()) + ".")
 
 
+def _rates(schedule: keras.optimizers.schedules.LearningRateSchedule, total_steps: int) -> np.ndarray:
+    return np.array([float(schedule(step)) for step in range(total_steps)])
+
+
+def _schedule_used(run: TrainingResult) -> keras.optimizers.schedules.LearningRateSchedule | None:
+    """The learning-rate schedule the run's optimizer was built with, or None for a constant rate."""
+    optimizer = getattr(run.model, "optimizer", None)
+    rate = optimizer.get_config().get("learning_rate") if optimizer is not None else None
+    return keras.optimizers.schedules.deserialize(rate) if isinstance(rate, dict) else None
+
+
 def check_step_schedule(schedule: Any, run: Any, target: float, total_steps: int) -> Verdict:
     """Exercise 3: a decaying Keras learning-rate schedule, and a run with it that reaches ``target``."""
     if schedule is None:
@@ -83,14 +94,24 @@ def check_step_schedule(schedule: Any, run: Any, target: float, total_steps: int
     if not isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
         return wrong(f"`schedule` should be a Keras learning-rate schedule, not a {type(schedule).__name__}.",
                      "keras.optimizers.schedules.PiecewiseConstantDecay(boundaries=[...], values=[...])")
-    first, last = float(schedule(0)), float(schedule(total_steps - 1))
+    rates = _rates(schedule, total_steps)
+    first, last = rates[0], rates[-1]
     if not last < first:
         return wrong(f"The schedule starts at {first:.1e} and ends at {last:.1e}: it does not decay.",
                      "Put the boundary (in steps, not epochs) inside the run: 3 * STEPS_PER_EPOCH.")
+    decays_at = int(np.argmax(rates < first))
+    if decays_at < total_steps // 10:
+        return wrong(f"The rate drops after {decays_at} steps of {total_steps}: before the first epoch is over.",
+                     "Boundaries count steps (batches), not epochs: 3 epochs are 3 * STEPS_PER_EPOCH steps.")
     if run is None:
         return not_attempted("my_run")
     if not isinstance(run, TrainingResult):
         return wrong(f"`my_run` should be what train() returns, not a {type(run).__name__}.")
+    used = _schedule_used(run)
+    if used is None or not np.allclose(_rates(used, total_steps), rates, rtol=1e-5, atol=0):
+        return wrong("`my_run` was not trained with your schedule: its optimizer's learning rate is "
+                     + ("a constant." if used is None else "a different schedule."),
+                     "Train it with fit('step schedule', optimizer=keras.optimizers.Adam(schedule)).")
     if run.val_accuracy < target:
         return wrong(f"Final validation accuracy {run.val_accuracy:.3f} is below the target {target:.2f}.",
                      f"Your schedule goes from {first:.1e} to {last:.1e}. Start near the range test's "

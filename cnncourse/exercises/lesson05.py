@@ -124,7 +124,8 @@ def check_shift_and_flip(augment: Any, sample_images: np.ndarray, pixels: int = 
         return wrong(f"Applying `augment` to images failed: {type(exc).__name__}: {exc}",
                      "Build it from Keras layers only: RandomTranslation and RandomFlip.")
     if out.shape != batch.shape or at_inference.shape != batch.shape:
-        return wrong(f"It turns images of shape {batch.shape[1:]} into {out.shape[1:]}.",
+        changed, when = (out, "in training") if out.shape != batch.shape else (at_inference, "with training=False")
+        return wrong(f"{when.capitalize()}, it turns images of shape {batch.shape[1:]} into {changed.shape[1:]}.",
                      "Augmentation must keep the 32x32x3 shape the model expects.")
     if np.allclose(out, batch):
         return wrong("The images come out unchanged.", "Check that the factors are above 0.")
@@ -142,6 +143,12 @@ def check_shift_and_flip(augment: Any, sample_images: np.ndarray, pixels: int = 
                      f"at most {pixels} whole pixels with a black border.", _translation_hint(augment, pixels))
     if len(batch) >= 8 and not any(f and not m for m, f in zip(moved, mirrored)):
         return wrong("No image came out mirrored.", "Add layers.RandomFlip('horizontal').")
+    shifted = [not (np.allclose(o, b, atol=1e-3) or np.allclose(o, b[:, ::-1], atol=1e-3)) for o, b in zip(out, batch)]
+    if len(batch) >= 8 and not any(shifted):
+        return wrong("No image was moved: each comes out as its original or its mirror image. (A RandomCrop "
+                     "of 32x32 from a 32x32 image has nowhere to move.)",
+                     f"Shift by up to {pixels} pixels: layers.RandomTranslation({pixels}/32, {pixels}/32, "
+                     "fill_mode='constant', interpolation='nearest').")
     return correct(f"Correct: every image is its original moved by up to {pixels} pixels (and maybe mirrored), "
                    "and validation images pass through untouched. This is the augmentation most CIFAR-10 "
                    "papers use, written as 'pad 4, random crop 32, flip'.")
