@@ -28,6 +28,7 @@ from cnncourse.authoring.grading import (
     main,
     read_submission,
     solutions_dir_from,
+    write_csv,
 )
 from cnncourse.authoring.student_copy import clean_source, dumps, student_version
 
@@ -165,6 +166,23 @@ def test_tiny_cell_timeout_interrupts_that_cell_and_grading_goes_on(tiny):
     assert len(report.problems) == 1 and "did not finish within 3 s and was interrupted" in report.problems[0]
     assert results(report)["ex2"] == (1, 1, "passed", "")
     assert results(report)["ex3"] == (3, 3, "passed", "")
+
+
+def test_tiny_interrupted_setup_cell_is_blamed_not_the_later_answers(tiny, tmp_path):
+    solutions, submit, _ = tiny
+
+    def slow_setup(nb):
+        nb.cells[1].source = "import time\ntime.sleep(60)\nfrom cnncourse.checks import check_number\nx = 2"
+
+    report = grade(submit(RIGHT, edit=slow_setup), solutions, cell_timeout=3)
+    points, _, status, reason = results(report)["ex1"]  # 'answer = x * 21' needs the interrupted cell's x
+    assert (points, status) == (0, "not run") and "cell 2 ('import time') was interrupted" in reason
+    assert "NameError" in reason and "--cell-timeout" in reason
+    assert results(report)["ex2"] == (1, 1, "passed", "")  # needs nothing from that cell
+    out_csv = tmp_path / "grades.csv"
+    write_csv([report], out_csv)
+    rows = list(csv.DictReader(out_csv.open(encoding="utf-8")))
+    assert all("did not finish within 3 s and was interrupted" in row["problems"] for row in rows)
 
 
 def test_tiny_overall_time_limit_scores_what_ran(tiny):

@@ -357,10 +357,12 @@ def score(nb: nbformat.NotebookNode, exercises: list[_Exercise], replies: dict[i
         elif role.get("role") == "check":
             checks[role["grade_id"]] = index
     stopped = problems[0] if problems else "the notebook stopped before it"
+    interrupted = sorted(index for index, reply in replies.items() if reply.get("ename") == "Timeout")
     results = []
     for exercise in exercises:
+        start = answers.get(exercise.name, min(checks[check.grade_id] for check in exercise.checks))
         answer_reply = replies.get(answers.get(exercise.name), {})
-        points, ran, reason = 0.0, 0, ""
+        points, ran, reason, unfair = 0.0, 0, "", False
         for check in exercise.checks:
             reply = replies.get(checks[check.grade_id])
             if reply is None:
@@ -371,8 +373,16 @@ def score(nb: nbformat.NotebookNode, exercises: list[_Exercise], replies: dict[i
                 points += check.points
             elif not reason:
                 reason = _failure_reason(nb.cells[checks[check.grade_id]], reply, answer_reply)
+                earlier = [index for index in interrupted if index < start]
+                if earlier and "NameError" in (reply.get("ename"), answer_reply.get("ename")):
+                    # the interrupted cell never defined what this exercise uses: not the learner's answer
+                    unfair = True
+                    reason = (f"not graded: {describe_cell(nb, earlier[-1])} was interrupted at the time limit "
+                              f"before this exercise, so a name it defines is missing ({reason}); grade again "
+                              "with a larger --cell-timeout")
         max_points = sum(check.points for check in exercise.checks)
-        status = "not run" if not ran else "passed" if points == max_points and not reason else "failed"
+        status = ("not run" if not ran or unfair else "passed" if points == max_points and not reason
+                  else "failed")
         results.append(ExerciseResult(exercise.name, exercise.title, points, max_points, status, reason))
     return results
 
@@ -447,11 +457,12 @@ def format_report(report: Report) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-CSV_FIELDS = ("submission", "exercise", "title", "points", "max_points", "status", "reason")
+CSV_FIELDS = ("submission", "exercise", "title", "points", "max_points", "status", "reason", "problems")
 
 
 def write_csv(reports: list[Report], path: str | Path) -> None:
-    """One row per exercise (one row with the error for a file that could not be graded)."""
+    """One row per exercise (one row with the error for a file that could not be graded); ``problems``
+    repeats on each row what stopped or interrupted that submission's run."""
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=CSV_FIELDS)
         writer.writeheader()
@@ -459,7 +470,8 @@ def write_csv(reports: list[Report], path: str | Path) -> None:
             if report.error:
                 writer.writerow({"submission": report.submission, "status": "error", "reason": report.error})
             for result in report.exercises:
-                row = {**asdict(result), "points": f"{result.points:g}", "max_points": f"{result.max_points:g}"}
+                row = {**asdict(result), "points": f"{result.points:g}", "max_points": f"{result.max_points:g}",
+                       "problems": "; ".join(report.problems)}
                 writer.writerow({"submission": report.submission, **row})
 
 
