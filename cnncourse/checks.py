@@ -17,8 +17,11 @@ verdict as data (``VERDICT_MIME``, a JSON object), which is what ``cnncourse-gra
 """
 from __future__ import annotations
 
+import ast
 import html
-from collections.abc import Mapping
+import reprlib
+import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -117,11 +120,13 @@ def check_array(answer: object, expected: np.ndarray, *, name: str, hint: str = 
 def is_single_number(answer: object) -> bool:
     """True for one int or float (NumPy scalars and 0-d arrays too); False for None, text,
     booleans and anything with more than one value."""
-    if answer is None or isinstance(answer, (str, bytes, bool, np.bool_)) or np.ndim(answer) != 0:
+    if answer is None or isinstance(answer, (str, bytes, bool, np.bool_)):
         return False
     try:
+        if np.ndim(answer) != 0:
+            return False
         float(answer)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError):  # ValueError also for nested lists of unequal length
         return False
     return True
 
@@ -151,3 +156,98 @@ def check_choice(answer: object, correct_choice: str, *, name: str, explanations
         return wrong(f"Not {choice}: {explanations[choice]}")
     options = ", ".join(sorted([*explanations, correct_choice]))
     return wrong(f"`{name}` should be one of {options}, got {answer!r}.")
+
+
+def as_numbers(answer: object) -> np.ndarray | None:
+    """The answer as an array of floats, or None where it holds anything but numbers: text, booleans,
+    None, objects, nested lists of unequal length."""
+    try:
+        array = np.asarray(answer)
+    except (TypeError, ValueError):
+        return None
+    return array.astype(float) if array.dtype.kind in "iuf" else None
+
+
+def shown(answer: object) -> str:
+    """An answer as a message shows it: a shortened repr and its type."""
+    return f"{reprlib.repr(answer)}, of type {type(answer).__name__}"
+
+
+def by_class(answer: object, num_classes: int, *, name: str) -> object:
+    """A ``{class: value}`` answer (a dict, Counter or pandas Series) as a list in class order; any other
+    answer as it is. A wrong Verdict when the keys are not the class numbers 0 to ``num_classes - 1``."""
+    pandas = sys.modules.get("pandas")  # a learner's Series means pandas is imported already
+    if pandas is not None and isinstance(answer, pandas.Series):
+        answer = answer.to_dict()
+    if not isinstance(answer, Mapping):
+        return answer
+    keys = list(answer)
+    if not all(isinstance(key, (int, np.integer)) and not isinstance(key, bool) for key in keys) \
+            or sorted(keys) != list(range(num_classes)):
+        return wrong(f"The keys of `{name}` are {reprlib.repr(keys)}; they should be the class numbers 0 to "
+                     f"{num_classes - 1}.", "dict(enumerate(values)) numbers a list of values by class.")
+    return [answer[c] for c in range(num_classes)]
+
+
+def _input_history() -> list[str]:
+    """The code of the cells run so far, oldest first; empty outside IPython."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return []
+    shell = get_ipython()
+    return list(shell.history_manager.input_hist_parsed) if shell is not None else []
+
+
+def _assigned_values(node: ast.AST, name: str):
+    """The values assigned to the global ``name`` in ``node``, in source order (not inside functions)."""
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        if isinstance(child, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in child.targets):
+            yield child.value
+        yield from _assigned_values(child, name)
+
+
+def _parsed(cells: Sequence[str]) -> list[ast.Module]:
+    trees = []
+    for cell in cells:
+        try:
+            trees.append(ast.parse(cell))
+        except SyntaxError:  # e.g. a cell IPython could not transform either
+            pass
+    return trees
+
+
+def _latest_value(trees: Sequence[ast.Module], name: str) -> ast.expr | None:
+    """What the newest cell that sets the global ``name`` sets it to last, or None where no cell does."""
+    for tree in reversed(trees):
+        values = list(_assigned_values(tree, name))
+        if values:
+            return values[-1]
+    return None
+
+
+def unanswered(*names: str, history: Sequence[str] | None = None) -> Verdict:
+    """The verdict for answers that are still None. The value alone cannot tell a placeholder left as it
+    is from a helper that prints its result instead of returning it, so this reads the cells run so far
+    (``history`` stands in for them in tests): not attempted where the latest cell that sets one of
+    ``names`` sets it to ``None``, or where none does."""
+    trees = _parsed(_input_history() if history is None else history)
+    functions = {node.name for tree in trees for node in ast.walk(tree)
+                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))} | {"print"}
+    for name in names:
+        value = _latest_value(trees, name)
+        if value is None or (isinstance(value, ast.Constant) and value.value is None):
+            continue
+        code = ast.unparse(value)
+        code = code if len(code) <= 60 else code[:57] + "..."
+        called = value.func.id if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) else None
+        if called in functions:
+            return wrong(f"`{name}` is None: your code sets `{name} = {code}`, and `{called}` returned None.",
+                         "A function that prints its result instead of returning it gives None (print itself "
+                         "too): end your function with `return` and the result, then rerun both cells.")
+        return wrong(f"`{name}` is still None, although your code sets `{name} = {code}`: did that cell stop "
+                     "with an error before it got there?", "Rerun that cell, fix the error it shows, then run "
+                     "this check again.")
+    return not_attempted(", ".join(names))
