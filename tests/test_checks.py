@@ -113,30 +113,7 @@ def test_lesson00_best_epoch_names_common_mistakes():
 
 
 class TestLesson01:
-    @pytest.fixture
-    def train_set(self):
-        rng = np.random.default_rng(0)
-        x = rng.integers(0, 256, size=(100, 32, 32, 3), dtype=np.uint8)
-        return x, np.repeat(np.arange(10), 10)
-
-    def test_subset_accepts_a_balanced_subset(self, train_set):
-        from cnncourse.exercises import lesson01
-        x, y = train_set
-        idx = np.concatenate([np.flatnonzero(y == c)[:3] for c in range(10)])
-        assert lesson01.check_subset(x[idx], y[idx], x, y, per_class=3).passed
-
-    def test_subset_explains_what_is_wrong(self, train_set):
-        from cnncourse.exercises import lesson01
-        x, y = train_set
-        idx = np.concatenate([np.flatnonzero(y == c)[:3] for c in range(10)])
-        check = lambda xs, ys: lesson01.check_subset(xs, ys, x, y, per_class=3)  # noqa: E731
-        assert check(None, None).status == "not attempted"
-        assert "NumPy arrays" in check(list(x[idx]), y[idx]).message
-        assert "every class should have 3" in check(x[idx[:-1]], y[idx[:-1]]).message
-        assert "not training images" in check(255 - x[idx], y[idx]).message
-        assert "wrong label" in check(x[idx], np.roll(y[idx], 3)).message
-        doubled = np.concatenate([np.flatnonzero(y == c)[[0, 0, 1]] for c in range(10)])
-        assert "twice" in check(x[doubled], y[doubled]).message
+    # check_subset: tests/test_exercises_lesson01.py
 
     def test_extrapolation_on_a_log_scale(self):
         from cnncourse.exercises import lesson01
