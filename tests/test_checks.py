@@ -114,6 +114,11 @@ def test_lesson00_best_epoch_names_common_mistakes():
 
 class TestLesson01:
     # check_subset: tests/test_exercises_lesson01.py
+    @pytest.fixture
+    def train_set(self):
+        rng = np.random.default_rng(0)
+        x = rng.integers(0, 256, size=(100, 32, 32, 3), dtype=np.uint8)
+        return x, np.repeat(np.arange(10), 10)
 
     def test_extrapolation_on_a_log_scale(self):
         from cnncourse.exercises import lesson01
