@@ -26,6 +26,7 @@ from sklearn.metrics import ConfusionMatrixDisplay
 
 from cnncourse.lr_range import RangeTestResult
 from cnncourse.metrics import per_class_recall
+from cnncourse.noise import MEMORIZATION_KEYS
 from cnncourse.sanity import Fingerprint
 from cnncourse.training import TrainingResult
 
@@ -418,10 +419,10 @@ def plot_memorization(history: Mapping[str, Sequence[float]], memorization: Mapp
     Left: training accuracy on the given labels, on the true labels, and validation accuracy,
     with the best validation epoch marked. Right: the training images whose label is wrong:
     how many the model predicts as their true class, and how many as the wrong label it is taught."""
-    missing = [key for key in ("given", "true", "flipped_given", "flipped_true") if key not in memorization]
-    if "val_accuracy" not in history or missing:
-        raise ValueError("need a fit history with val_accuracy and a LabelFitTracker's history; "
-                         f"missing: {(['val_accuracy'] if 'val_accuracy' not in history else []) + missing}.")
+    missing = [key for key in ("val_accuracy",) if key not in history]
+    missing += [key for key in MEMORIZATION_KEYS if key not in memorization]
+    if missing:
+        raise ValueError(f"need a fit history with val_accuracy and a LabelFitTracker's history; missing: {missing}.")
     fig, axes = _figure(1, 2, figsize=(11, 3.8), sharey=True)
     curves_ax, flipped_ax = axes[0]
     val = np.asarray(history["val_accuracy"])
