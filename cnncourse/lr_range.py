@@ -4,7 +4,7 @@ for training neural networks"; fastai calls it ``lr_find``).
 
 Read its curve from left to right: flat (too small to learn), falling (useful rates), lowest
 point, then rising steeply (too large). A good constant learning rate sits on the falling part,
-about ten times below the lowest point.
+3 to 10 times below the lowest point (``suggestion()`` is the safe end, 10 times).
 """
 from __future__ import annotations
 

@@ -21,8 +21,8 @@ DIAGNOSES = ("too high", "too low", "good")
 
 
 def check_pick(my_lr: Any, result: RangeTestResult) -> Verdict:
-    """Exercise 1: a constant learning rate read off the range test: on the falling part, about
-    ten times below the lowest point (anything from 30x to 2x below it passes)."""
+    """Exercise 1: a constant learning rate read off the range test: on the falling part, 3 to 10
+    times below the lowest point (read by eye on a log axis, anything from 30x to 2x below passes)."""
     if my_lr is None:
         return not_attempted("my_lr")
     if not is_single_number(my_lr) or not float(my_lr) > 0:
@@ -31,11 +31,11 @@ def check_pick(my_lr: Any, result: RangeTestResult) -> Verdict:
     if rate > lowest / 2:
         return wrong(f"{rate:.1e} is too close to, or past, the lowest point of the curve ({lowest:.1e}): there "
                      "the loss is about to blow up, and a whole training run would be unstable.",
-                     "Go about ten times lower than the lowest point, where the loss is still falling.")
+                     "Go 3 to 10 times lower than the lowest point, where the loss is still falling.")
     if rate < lowest / 30:
         return wrong(f"{rate:.1e} is far left of the lowest point ({lowest:.1e}), where the loss has hardly "
                      "started to fall: training would crawl.",
-                     "Choose a rate about ten times below the lowest point.")
+                     "Choose a rate 3 to 10 times below the lowest point.")
     return correct(f"Correct: {rate:.1e} is {lowest / rate:.0f} times below the lowest point ({lowest:.1e}), "
                    "on the falling part of the curve: fast, with room before the cliff.")
 
