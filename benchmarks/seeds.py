@@ -6,9 +6,14 @@ first failing cell's error (a claim that did not hold is an ``AssertionError`` w
 message), and what the claim cells (code cells holding ``assert``) printed, so the measured
 values behind each margin can be read side by side.
 
-Usage: python benchmarks/seeds.py NOTEBOOK [NOTEBOOK ...] [--seeds 0 1 2 3 4] [--timeout S]
+With ``--keep-going``, the claim cells report every claim instead of stopping at the first that
+fails: each ``assert test, message`` prints ``claim held: message`` or ``claim FAILED: message``,
+and the rest of the notebook (its exercises too) still runs.
+
+Usage: python benchmarks/seeds.py NOTEBOOK [NOTEBOOK ...] [--seeds 0 1 2 3 4] [--timeout S] [--keep-going]
 """
 import argparse
+import ast
 import os
 import sys
 import time
@@ -19,9 +24,30 @@ import nbformat
 from cnncourse.authoring.runner import NotebookRun, error_summary
 
 
-def run_with_seed(path: Path, seed: int, timeout: float):
+def is_claim_cell(cell) -> bool:
+    return cell.cell_type == "code" and "\nassert " in f"\n{cell.source}"
+
+
+class _ReportClaims(ast.NodeTransformer):
+    def visit_Assert(self, node: ast.Assert) -> ast.stmt:
+        message = ast.unparse(node.msg) if node.msg is not None else repr(ast.unparse(node.test))
+        report = f'print("claim", "held:" if ({ast.unparse(node.test)}) else "FAILED:", {message})'
+        return ast.copy_location(ast.parse(report).body[0], node)
+
+
+def report_claims(source: str) -> str:
+    """``source`` with every ``assert test, message`` turned into a line that reports it and goes on."""
+    return ast.unparse(ast.fix_missing_locations(_ReportClaims().visit(ast.parse(source))))
+
+
+def run_with_seed(path: Path, seed: int, timeout: float, keep_going: bool = False):
     """Execute ``path`` with ``CNNCOURSE_SEED=seed``; return (seconds, error or None, claim outputs)."""
-    run = NotebookRun(nbformat.read(path, as_version=4), cwd=path.parent)
+    nb = nbformat.read(path, as_version=4)
+    claim_cells = [cell for cell in nb.cells if is_claim_cell(cell)]
+    if keep_going:
+        for cell in claim_cells:
+            cell.source = report_claims(cell.source)
+    run = NotebookRun(nb, cwd=path.parent)
     start, error = time.perf_counter(), None
     with run.kernel(env={**os.environ, "CNNCOURSE_SEED": str(seed)}, quiet=True):
         try:
@@ -30,7 +56,7 @@ def run_with_seed(path: Path, seed: int, timeout: float):
             error = error_summary(exc)
     claims = ["".join(output.get("text", "") for output in cell.outputs if output.get("output_type") == "stream"
                       and output.get("name") == "stdout")
-              for cell in run.nb.cells if cell.cell_type == "code" and "\nassert " in f"\n{cell.source}"]
+              for cell in claim_cells]
     return time.perf_counter() - start, error, claims
 
 
@@ -39,13 +65,17 @@ def main() -> int:
     parser.add_argument("notebooks", nargs="+", type=Path)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
     parser.add_argument("--timeout", type=float, default=600, help="per-cell time limit in seconds")
+    parser.add_argument("--keep-going", action="store_true",
+                        help="report every claim (held or FAILED) instead of stopping at the first that fails")
     args = parser.parse_args()
     failed = 0
     for path in args.notebooks:
         for seed in args.seeds:
-            seconds, error, claims = run_with_seed(path.resolve(), seed, args.timeout)
-            failed += error is not None
-            print(f"== {path} seed {seed}: {'FAILED ' + error if error else 'all claims hold'} ({seconds:.0f} s)")
+            seconds, error, claims = run_with_seed(path.resolve(), seed, args.timeout, args.keep_going)
+            broken = sum(text.count("claim FAILED:") for text in claims)
+            failed += error is not None or broken > 0
+            verdict = (f"FAILED {error}" if error else f"{broken} claims FAILED" if broken else "all claims hold")
+            print(f"== {path} seed {seed}: {verdict} ({seconds:.0f} s)")
             for text in claims:
                 print(text.rstrip())
             sys.stdout.flush()
