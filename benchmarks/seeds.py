@@ -7,7 +7,7 @@ message), and what the claim cells (code cells holding ``assert``) printed, so t
 values behind each margin can be read side by side.
 
 With ``--keep-going``, the claim cells report every claim instead of stopping at the first that
-fails: each ``assert test, message`` prints ``claim held: message`` or ``claim FAILED: message``,
+fails: each ``assert test, message`` prints ``claim held: test`` or ``claim FAILED: test - message``,
 and the rest of the notebook (its exercises too) still runs.
 
 Usage: python benchmarks/seeds.py NOTEBOOK [NOTEBOOK ...] [--seeds 0 1 2 3 4] [--timeout S] [--keep-going]
@@ -30,8 +30,10 @@ def is_claim_cell(cell) -> bool:
 
 class _ReportClaims(ast.NodeTransformer):
     def visit_Assert(self, node: ast.Assert) -> ast.stmt:
-        message = ast.unparse(node.msg) if node.msg is not None else repr(ast.unparse(node.test))
-        report = f'print("claim", "held:" if ({ast.unparse(node.test)}) else "FAILED:", {message})'
+        # A held claim shows its test (messages often describe the failure); a failed one its message too.
+        test = ast.unparse(node.test)
+        message = ast.unparse(node.msg) if node.msg is not None else "''"
+        report = f'print("claim held:", {test!r}) if ({test}) else print("claim FAILED:", {test!r}, "-", {message})'
         return ast.copy_location(ast.parse(report).body[0], node)
 
 

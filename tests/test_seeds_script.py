@@ -15,5 +15,5 @@ def test_report_claims_reports_each_assert_and_goes_on():
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         exec(seeds.report_claims(source), {})
-    assert out.getvalue().splitlines() == ["claim held: one", "claim held: k=1", "claim FAILED: k=2",
-                                          "claim FAILED: x > 5", "end"]
+    assert out.getvalue().splitlines() == ["claim held: x == 1", "claim held: k < 2", "claim FAILED: k < 2 - k=2",
+                                          "claim FAILED: x > 5 - ", "end"]
