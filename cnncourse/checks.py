@@ -117,6 +117,13 @@ def check_array(answer: object, expected: np.ndarray, *, name: str, hint: str = 
     return correct(success)
 
 
+def rounded_tolerance(decimals: int) -> float:
+    """How far an answer rounded to ``decimals`` places may be from the exact value (half a unit
+    of the last place, plus a hair for floating point): the notebooks print numbers rounded, and
+    an answer copied as printed is right."""
+    return 0.5 * 10.0 ** -decimals + 1e-9
+
+
 def is_single_number(answer: object) -> bool:
     """True for one int or float (NumPy scalars and 0-d arrays too); False for None, text,
     booleans and anything with more than one value."""

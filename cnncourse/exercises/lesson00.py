@@ -14,13 +14,14 @@ from cnncourse.checks import (
     check_number,
     correct,
     is_single_number,
+    rounded_tolerance,
     shown,
     unanswered,
     wrong,
 )
 
 # The notebook prints accuracies with 3 decimals; an answer rounded like that is right too.
-PRINTED = 0.0005 + 1e-9
+PRINTED = rounded_tolerance(3)
 _COUNTS_HINT = "np.bincount(labels, minlength=10) counts how often each label occurs."
 
 
@@ -55,7 +56,7 @@ def check_accuracy(accuracy: Any, predicted: np.ndarray, y: np.ndarray) -> Verdi
         return unanswered("accuracy")
     if is_single_number(accuracy):
         value = float(accuracy)
-        if value > 1 and abs(value - 100 * expected) <= 0.05 + 1e-9:  # also rounded to 1 decimal
+        if value > 1 and abs(value - 100 * expected) <= rounded_tolerance(1):
             return wrong("That is a percentage.", "Keras reports accuracy as a fraction between 0 and 1.")
         if value > 1 and np.isclose(value, expected * len(y)):
             return wrong("That is the number of correct predictions.", "Divide by the number of images.")

@@ -15,6 +15,7 @@ from cnncourse.checks import (
     check_number,
     correct,
     is_single_number,
+    rounded_tolerance,
     shown,
     unanswered,
     wrong,
@@ -25,8 +26,7 @@ if TYPE_CHECKING:
 
 _WEIGHTS_HINT = "weight of class c = (number of images) / (number of classes × images of class c)."
 # Answers rounded as the notebook prints them are right too: weights with 2 decimals, accuracies with 3.
-WEIGHTS_PRINTED = 0.005 + 1e-9
-ACCURACY_PRINTED = 0.0005 + 1e-9
+WEIGHTS_PRINTED, ACCURACY_PRINTED = rounded_tolerance(2), rounded_tolerance(3)
 
 
 def check_class_weights(weights: Any, y_train: np.ndarray, num_classes: int = 10) -> Verdict:
