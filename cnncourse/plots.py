@@ -449,3 +449,46 @@ def plot_memorization(history: Mapping[str, Sequence[float]], memorization: Mapp
     if title:
         fig.suptitle(title)
     return fig
+
+
+def plot_layer_profiles(profiles: Mapping[str, Sequence[float] | pd.Series], ylabel: str, log: bool = False,
+                        ax: Axes | None = None, title: str | None = None) -> Figure:
+    """One value per layer for several models, one line each, input side on the left: e.g. the
+    gradient that reaches each layer (``depth.gradient_rms``) or a column of ``depth.activation_stats``.
+    ``profiles`` maps a model's name to its values. Layers are numbered from 1, because models built
+    separately name their layers differently. ``log=True`` for values spanning orders of magnitude."""
+    if not isinstance(profiles, Mapping) or not profiles:
+        raise TypeError("profiles must map a model's name to one value per layer, e.g. {'relu': gradient_rms(...)}.")
+    ax = _new_axes(ax, (6.5, 4))
+    for name, values in profiles.items():
+        values = np.asarray(values, dtype=float)
+        ax.plot(np.arange(1, len(values) + 1), values, marker=".", label=name)
+    if log:
+        ax.set_yscale("log")
+    ax.set(xlabel="layer (1 = next to the input)", ylabel=ylabel, title=title or ylabel)
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.legend(fontsize="small")
+    return ax.figure
+
+
+def plot_train_val(histories: Mapping[str, Mapping[str, Sequence[float]]], metric: str = "accuracy",
+                   title: str | None = None) -> Figure:
+    """One panel per run: the training (solid) and validation (dashed) curve of ``metric``, panels
+    side by side on one scale. ``histories`` maps a run's name to its Keras history."""
+    if not isinstance(histories, Mapping) or not histories:
+        raise TypeError("histories must map a run's name to its history, e.g. {'small': model.fit(...).history}.")
+    missing = [name for name, history in histories.items() if metric not in history or f"val_{metric}" not in history]
+    if missing:
+        raise ValueError(f"need {metric!r} and 'val_{metric}' in the history of {missing}.")
+    fig, axes = _figure(1, len(histories), figsize=(4.2 * len(histories), 3.5), sharey=True)
+    for ax, (name, history) in zip(axes[0], histories.items()):
+        epochs = np.arange(1, len(history[metric]) + 1)
+        ax.plot(epochs, history[metric], color="C0", label="training")
+        ax.plot(epochs, history[f"val_{metric}"], color="C1", linestyle="--", label="validation")
+        ax.set(title=name)
+        _epoch_axis(ax)
+    axes[0][0].set(ylabel=metric, ylim=(0, 1) if metric == "accuracy" else None)
+    axes[0][0].legend(fontsize="small")
+    if title:
+        fig.suptitle(title)
+    return fig

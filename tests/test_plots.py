@@ -3,6 +3,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
@@ -253,3 +254,24 @@ def test_plot_metric_draws_one_line_per_run_and_names_a_missing_metric():
         plots.plot_metric(histories, "loss")
     with pytest.raises(TypeError, match="map a run's name"):
         plots.plot_metric([{"val_accuracy": [0.1]}])
+
+
+def test_plot_layer_profiles_draws_one_line_per_model_numbered_from_the_input():
+    profiles = {"sigmoid": pd.Series([1e-9, 1e-5, 1e-2], index=["c1", "c2", "d"]), "relu": [0.01, 0.02, 0.02]}
+    fig = plots.plot_layer_profiles(profiles, "gradient RMS", log=True)
+    ax = fig.axes[0]
+    assert [line.get_label() for line in ax.lines] == ["sigmoid", "relu"] and ax.get_yscale() == "log"
+    assert list(ax.lines[0].get_xdata()) == [1, 2, 3] and list(ax.lines[1].get_ydata()) == [0.01, 0.02, 0.02]
+    with pytest.raises(TypeError, match="map a model's name"):
+        plots.plot_layer_profiles([[1, 2]], "x")
+
+
+def test_plot_train_val_draws_one_panel_per_run_and_names_a_missing_curve():
+    histories = {"small": {"accuracy": [0.2, 0.3], "val_accuracy": [0.2, 0.28]},
+                 "roomy": {"accuracy": [0.5, 0.9], "val_accuracy": [0.45, 0.4]}}
+    fig = plots.plot_train_val(histories, title="t")
+    assert [ax.get_title() for ax in fig.axes] == ["small", "roomy"]
+    assert [line.get_label() for line in fig.axes[1].lines] == ["training", "validation"]
+    assert list(fig.axes[1].lines[1].get_ydata()) == [0.45, 0.4]
+    with pytest.raises(ValueError, match="'val_accuracy' in the history of \\['small'\\]"):
+        plots.plot_train_val({"small": {"accuracy": [0.2]}})

@@ -1,0 +1,108 @@
+"""Lesson 08's checks judge what an answer does: every correct spelling passes, plausible wrong answers
+fail with a reason."""
+import keras
+import numpy as np
+import pytest
+from keras import layers
+
+from cnncourse.exercises import lesson08
+
+DEPTH = 12
+
+
+def deep(activation="sigmoid", initializer="glorot_uniform", batch_norm=False, residual=False, n_conv=DEPTH):
+    inputs = keras.Input(shape=(32, 32, 3))
+    h = layers.Rescaling(1 / 255)(inputs)
+    h = layers.Conv2D(8, 3, strides=4, padding="same", activation=activation, kernel_initializer=initializer)(h)
+    for _ in range(n_conv - 1):
+        z = layers.Conv2D(8, 3, padding="same", kernel_initializer=initializer)(h)
+        if batch_norm:
+            z = layers.BatchNormalization(momentum=0.9)(z)
+        z = layers.Activation(activation)(z)
+        h = layers.Add()([h, z]) if residual else z
+    return keras.Model(inputs, layers.Dense(10, activation="softmax")(layers.Flatten()(h)))
+
+
+def with_head(units, activation):
+    body = deep("relu", "he_normal")
+    return keras.Model(body.inputs, layers.Dense(units, activation=activation)(body.layers[-2].output))
+
+
+@pytest.fixture(scope="module")
+def colours():
+    """Images whose class is their colour: easy for any network that learns at all."""
+    rng = np.random.default_rng(0)
+    palette = rng.integers(0, 256, (10, 3))
+    y = np.arange(1200) % 10
+    x = np.clip(palette[y][:, None, None, :] + rng.normal(0, 20, (1200, 32, 32, 3)), 0, 255).astype("uint8")
+    return x[:1000], y[:1000], x[1000:], y[1000:]
+
+
+def check(answer, colours):  # 20 %, twice chance, as in the lesson
+    return lesson08.check_fixed_model(answer, *colours, depth=DEPTH, epochs=3, min_accuracy=0.2)
+
+
+@pytest.mark.parametrize("answer", [
+    lambda: deep("relu", "he_normal"),
+    lambda: deep(batch_norm=True),
+    lambda: deep("relu", keras.initializers.VarianceScaling(2 / DEPTH), residual=True),
+], ids=["relu-he", "batch-norm-momentum-0.9", "residual"])
+def test_models_that_train_pass(answer, colours):
+    verdict = check(answer, colours)
+    assert verdict.passed, verdict
+
+
+def test_the_sigmoid_stack_fails_with_a_hint_about_vanishing_gradients(colours):
+    verdict = check(lambda: deep(), colours)
+    assert not verdict.passed and "gradients still vanish" in verdict.hint
+
+
+@pytest.mark.parametrize("answer, message", [
+    (None, "Not attempted"),
+    ("relu", "should be a function"),
+    (deep("relu", "he_normal"), "the function that builds one"),
+    (lambda: 1 / 0, "ZeroDivisionError"),
+    (lambda: "model", "returned a str"),
+    (lambda: deep("relu", "he_normal", n_conv=4), "keep at least 12"),
+    (lambda: keras.Sequential([keras.Input((28, 28, 1)), layers.Flatten(), layers.Dense(10, activation="softmax")]),
+     "inputs of shape"),
+    (lambda: with_head(10, None), "not probabilities"),
+    (lambda: with_head(2, "softmax"), "10 class probabilities"),
+], ids=["none", "string", "model-not-function", "raises", "not-a-model", "too-shallow", "wrong-input",
+        "logits", "two-classes"])
+def test_answers_that_are_not_a_deep_model_builder_fail_with_a_reason(answer, message, colours):
+    verdict = check(answer, colours)
+    assert not verdict.passed and message in str(verdict), verdict
+
+
+TRUTH = {"A": "overfitting", "B": "stuck at chance", "C": "underfitting"}
+
+
+@pytest.mark.parametrize("answer", [
+    dict(TRUTH),
+    {"a": "Overfitting", "b": "Stuck at chance ", "c": "UNDERFITTING"},
+    {"A": "overfitting", "B": "stuck_at_chance", "C": "underfitting"},
+])
+def test_right_diagnoses_pass_in_any_spelling(answer):
+    assert lesson08.check_diagnosis(answer, TRUTH).passed
+
+
+@pytest.mark.parametrize("answer, message", [
+    (None, "Not attempted"),
+    ("overfitting", "should be a dict"),
+    ({"A": "overfitting", "B": "stuck at chance"}, "no answer for curve(s) C"),
+    ({"A": "overfitting", "B": "vanishing", "C": "underfitting"}, "'vanishing' is not one of the diagnoses"),
+    ({"A": "underfitting", "B": "stuck at chance", "C": "overfitting"}, "2 of 3 curves are misread"),
+    ({"A": "overfitting", "B": "underfitting", "C": "underfitting"}, "curve B is not 'underfitting'"),
+])
+def test_wrong_diagnoses_fail_with_a_reason(answer, message):
+    verdict = lesson08.check_diagnosis(answer, TRUTH)
+    assert not verdict.passed and message in str(verdict), verdict
+
+
+def test_shuffled_letters_are_a_seeded_permutation():
+    names = ["stuck at chance", "underfitting", "overfitting"]
+    drawn = [lesson08.shuffled_letters(names, seed) for seed in range(6)]
+    assert all(sorted(d) == ["A", "B", "C"] and sorted(d.values()) == sorted(names) for d in drawn)
+    assert drawn[0] == lesson08.shuffled_letters(names, 0)
+    assert len({tuple(d.values()) for d in drawn}) > 1
