@@ -10,14 +10,15 @@ from cnncourse.exercises import lesson08
 DEPTH = 12
 
 
-def deep(activation="sigmoid", initializer="glorot_uniform", batch_norm=False, residual=False, n_conv=DEPTH):
+def deep(activation="sigmoid", initializer="glorot_uniform", batch_norm=False, residual=False, n_conv=DEPTH,
+         momentum=0.9):
     inputs = keras.Input(shape=(32, 32, 3))
     h = layers.Rescaling(1 / 255)(inputs)
     h = layers.Conv2D(8, 3, strides=4, padding="same", activation=activation, kernel_initializer=initializer)(h)
     for _ in range(n_conv - 1):
         z = layers.Conv2D(8, 3, padding="same", kernel_initializer=initializer)(h)
         if batch_norm:
-            z = layers.BatchNormalization(momentum=0.9)(z)
+            z = layers.BatchNormalization(momentum=momentum)(z)
         z = layers.Activation(activation)(z)
         h = layers.Add()([h, z]) if residual else z
     return keras.Model(inputs, layers.Dense(10, activation="softmax")(layers.Flatten()(h)))
@@ -55,6 +56,11 @@ def test_models_that_train_pass(answer, colours):
 def test_the_sigmoid_stack_fails_with_a_hint_about_vanishing_gradients(colours):
     verdict = check(lambda: deep(), colours)
     assert not verdict.passed and "gradients still vanish" in verdict.hint
+
+
+def test_batch_norm_with_stale_statistics_fails_with_a_hint_about_the_trap(colours):
+    verdict = check(lambda: deep(batch_norm=True, momentum=0.999), colours)
+    assert not verdict.passed and "batch-norm trap" in verdict.hint, verdict
 
 
 @pytest.mark.parametrize("answer, message", [
