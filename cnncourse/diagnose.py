@@ -1,29 +1,224 @@
 """Name what is wrong with a learner's own training run.
 
-``Monitor`` is a Keras callback for your own ``model.fit``: it watches the run and warns, once per
-problem, with the lesson that explains it. (``diagnose``, which probes a compiled model before
-training, is still to come: issue #18.)
+- :func:`diagnose` looks at a compiled model and the arrays you would pass to ``fit``, before
+  training, and reports what it finds, most likely cause first, with the evidence and the lesson
+  to read. This first version runs the probes that need no training (issue #18 adds those that do:
+  a learning-rate sweep, overfitting one batch, a short run).
+- :class:`Monitor` is a Keras callback for your own ``model.fit``: it watches the run and warns,
+  once per problem, with the lesson that explains it.
+
+Neither changes your model or your arrays.
 """
 from __future__ import annotations
 
+import html
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import keras
 import numpy as np
+from tqdm.auto import tqdm
 
 from cnncourse.depth import gradient_rms
-from cnncourse.sanity import check_pair, class_indices
+from cnncourse.probes import first_conv_input
+from cnncourse.sanity import _require_compiled, check_pair, class_indices, expected_initial_loss
 
 
 @dataclass(frozen=True)
 class Finding:
-    code: str       # one of MONITOR_CODES
+    code: str       # one of DIAGNOSE_CODES or MONITOR_CODES
     message: str    # what was seen, with the numbers
     lesson: str     # where to read about it
+    evidence: dict = field(default_factory=dict)  # the numbers that led to it
 
     def __str__(self) -> str:
         return f"⚠️ [{self.code}] {self.message} Read: {self.lesson}."
+
+
+DIAGNOSE_CODES = {
+    "loss_output_mismatch": "lesson 06 (stuck at chance: the loss, the labels and the pipeline)",
+    "unscaled_inputs": "lesson 03 (unnormalized pixels)",
+    "validation_mismatch": "lesson 06 (a validation set unlike the training set)",
+    "class_imbalance": "lesson 02 (class imbalance)",
+    "vanishing_gradients": "lesson 08 (too deep to train)",
+    "too_little_data": "lesson 01 (too little data)",
+}
+MIN_PER_CLASS = 100          # fewer training images per class than this: too little data (lesson 01)
+IMBALANCE_RATIO = 5          # largest class this many times the smallest: imbalance (lesson 02)
+VANISHING_RATIO = 1e-4       # first layer's gradient below this share of the last layer's (lesson 08)
+UNSCALED_MAX = 10            # values above this reach the first convolution: unscaled pixels (lesson 03)
+
+
+@dataclass
+class Report:
+    """What :func:`diagnose` found, most likely cause first. ``codes`` is ``[]`` when nothing was found."""
+    findings: list[Finding]
+    probed: list[str]  # what was looked at
+
+    @property
+    def codes(self) -> list[str]:
+        return [finding.code for finding in self.findings]
+
+    def __str__(self) -> str:
+        if not self.findings:
+            return f"No problem found. Checked: {', '.join(self.probed)}."
+        return "\n".join(str(finding) for finding in self.findings)
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        if not self.findings:
+            return f"<p>✅ No problem found. Checked: {html.escape(', '.join(self.probed))}.</p>"
+        rows = "".join(f"<tr><td><code>{html.escape(f.code)}</code></td><td>{html.escape(f.message)}</td>"
+                       f"<td>{html.escape(f.lesson)}</td></tr>" for f in self.findings)
+        return ("<table><thead><tr><th>finding</th><th>evidence</th><th>read</th></tr></thead>"
+                f"<tbody>{rows}</tbody></table>")
+
+
+def _loss_kind(loss) -> tuple[str, bool]:
+    """("sparse", "categorical", "binary" or "other"; from_logits) of a compiled Keras loss."""
+    config = loss.get_config() if hasattr(loss, "get_config") else {}
+    name = (loss if isinstance(loss, str) else getattr(loss, "name", None) or type(loss).__name__).lower()
+    if "sparse" in name:
+        kind = "sparse"
+    elif "binary" in name:
+        kind = "binary"
+    elif "categorical" in name:
+        kind = "categorical"
+    else:
+        kind = "other"
+    return kind, bool(config.get("from_logits", False))
+
+
+def _output_activation(model: keras.Model) -> str:
+    activation = getattr(model.layers[-1], "activation", None)
+    return getattr(activation, "__name__", "unknown")
+
+
+def _check_inputs(model, x, y, validation_data) -> tuple[np.ndarray, int]:
+    _require_compiled(model)
+    check_pair(x, y)
+    if np.ndim(x) != 4:
+        raise ValueError(f"diagnose() is for image classifiers: x should have shape (images, height, width, "
+                         f"channels), got {np.shape(x)}.")
+    num_classes = int(model.outputs[0].shape[-1])
+    labels = class_indices(y)
+    if labels.min() < 0 or labels.max() >= max(num_classes, 2):
+        raise ValueError(f"labels run from {labels.min()} to {labels.max()}, but the model has {num_classes} "
+                         f"outputs: labels must be class indices 0..{num_classes - 1}.")
+    if validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise ValueError("validation_data should be a pair (x_val, y_val), as for fit().")
+        check_pair(*validation_data)
+    return labels, num_classes
+
+
+def _loss_output_findings(model, x, y, labels, num_classes) -> list[Finding]:
+    kind, from_logits = _loss_kind(model.loss)
+    activation = _output_activation(model)
+    one_hot = np.ndim(y) == 2 and np.shape(y)[1] > 1
+    problems = []
+    if from_logits and activation == "softmax":
+        problems.append("the last layer applies softmax, but the loss expects logits (from_logits=True)")
+    if not from_logits and activation == "linear" and kind in ("sparse", "categorical"):
+        problems.append("the last layer has no activation (logits), but the loss expects probabilities "
+                        "(from_logits=False)")
+    if kind == "categorical" and not one_hot:
+        problems.append("categorical_crossentropy expects one-hot labels, but the labels are class indices "
+                        "(use sparse_categorical_crossentropy)")
+    if kind == "sparse" and one_hot:
+        problems.append("sparse_categorical_crossentropy expects class indices, but the labels are one-hot")
+    if kind == "binary" and num_classes > 2:
+        problems.append(f"binary_crossentropy on {num_classes} classes treats each output as a yes/no question")
+    if not problems:
+        return []
+    sample = slice(0, min(len(x), 256))
+    expected = expected_initial_loss(max(num_classes, 2))
+    try:
+        loss = float(model.compute_loss(x=None, y=np.asarray(y[sample]),
+                                        y_pred=model(np.asarray(x[sample], dtype="float32"), training=False)))
+        seen = f"Loss before training: {loss:.3g} (a uniform guess: ln {num_classes} = {expected:.2f})."
+    except ValueError as error:  # e.g. one-hot loss, integer labels: Keras refuses the shapes
+        first_line = str(error).splitlines()[0][:160].rstrip(".")
+        loss, seen = float("nan"), f"Keras cannot even compute the loss: {first_line}."
+    return [Finding("loss_output_mismatch", "; ".join(problems) + ". " + seen, DIAGNOSE_CODES["loss_output_mismatch"],
+                    {"activation": activation, "loss": kind, "from_logits": from_logits,
+                     "initial_loss": loss, "ln_k": expected})]
+
+
+def _input_findings(model, x) -> list[Finding]:
+    try:
+        reaching = first_conv_input(model, np.asarray(x[:256]))
+    except ValueError:  # no convolution: look at the input itself
+        reaching = np.asarray(x[:256], dtype="float32")
+    largest = float(np.max(np.abs(reaching)))
+    if largest <= UNSCALED_MAX:
+        return []
+    return [Finding("unscaled_inputs", f"values up to {largest:.0f} reach the first convolution: the pixels are "
+                    "not scaled (add layers.Rescaling(1 / 255) or a Normalization layer to the model).",
+                    DIAGNOSE_CODES["unscaled_inputs"], {"largest_input": largest})]
+
+
+def _label_findings(labels, num_classes, validation_data) -> list[Finding]:
+    findings = []
+    counts = np.bincount(labels, minlength=num_classes)
+    present = counts[counts > 0]
+    if validation_data is not None:
+        val_labels = class_indices(validation_data[1])
+        val_counts = np.bincount(val_labels, minlength=num_classes)
+        train_share, val_share = counts / counts.sum(), val_counts / val_counts.sum()
+        distance = 0.5 * float(np.abs(train_share - val_share).sum())
+        missing = [int(c) for c in np.flatnonzero((val_counts == 0) & (counts > 0))]
+        if distance > 0.3:
+            findings.append(Finding(
+                "validation_mismatch", f"the validation labels are distributed unlike the training labels (total "
+                f"variation distance {distance:.2f}); classes missing from validation: {missing or 'none'}. A "
+                "validation_split of sorted data does this: shuffle, or split stratified.",
+                DIAGNOSE_CODES["validation_mismatch"], {"distance": distance, "missing": missing}))
+    if len(present) >= 2 and present.max() >= IMBALANCE_RATIO * present.min():
+        findings.append(Finding(
+            "class_imbalance", f"the largest class has {present.max()} training images, the smallest "
+            f"{present.min()} ({present.max() / present.min():.0f} times fewer).", DIAGNOSE_CODES["class_imbalance"],
+            {"largest": int(present.max()), "smallest": int(present.min())}))
+    if counts.max() and np.median(present) < MIN_PER_CLASS:
+        findings.append(Finding(
+            "too_little_data", f"about {int(np.median(present))} training images per class (median): expect "
+            "overfitting; see how accuracy grows with the data.", DIAGNOSE_CODES["too_little_data"],
+            {"median_per_class": float(np.median(present))}))
+    return findings
+
+
+def _gradient_findings(model, x, y, batch_size) -> list[Finding]:
+    n = min(len(x), max(batch_size, 64))
+    rms = gradient_rms(model, x[:n], y[:n])
+    ratio = float(rms.iloc[0] / rms.iloc[-1]) if rms.iloc[-1] > 0 else float("nan")
+    if not ratio < VANISHING_RATIO:
+        return []
+    return [Finding("vanishing_gradients", f"the first layer ({rms.index[0]}) gets {ratio:.0e} of the last layer's "
+                    "gradient: it cannot learn.", DIAGNOSE_CODES["vanishing_gradients"], {"first_to_last": ratio})]
+
+
+def diagnose(model: keras.Model, x: np.ndarray, y: np.ndarray, validation_data: tuple | None = None,
+             batch_size: int = 64, progress: bool = True) -> Report:
+    """Look for what would keep ``model`` from learning on ``(x, y)``, before training.
+
+    ``model`` is your compiled model (your loss, output activation, optimizer); ``x``, ``y`` and
+    ``validation_data`` are what you would pass to ``fit``: uint8 or float images, integer or one-hot
+    labels. Returns a :class:`Report`: ``report.codes`` (most likely cause first; ``[]`` when nothing is
+    found) and ``report.findings`` (each with ``.code``, ``.message``, ``.evidence`` and ``.lesson``).
+    It shows as a table in a notebook. Nothing is trained and nothing in the model changes.
+    """
+    labels, num_classes = _check_inputs(model, x, y, validation_data)
+    probes = [("loss and output layer", lambda: _loss_output_findings(model, x, y, labels, num_classes)),
+              ("input scaling", lambda: _input_findings(model, x)),
+              ("labels of training and validation", lambda: _label_findings(labels, num_classes, validation_data)),
+              ("gradient per layer", lambda: _gradient_findings(model, x, y, batch_size))]
+    findings = []
+    for name, probe in tqdm(probes, desc="diagnose", unit="probe", disable=not progress, leave=False):
+        if name == "gradient per layer" and "loss_output_mismatch" in [f.code for f in findings]:
+            continue  # gradients of a loss that does not fit the output say nothing about depth
+        findings.extend(probe())
+    return Report(findings, [name for name, _ in probes])
 
 
 MONITOR_CODES = {

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from keras import layers
 
-from cnncourse.diagnose import MONITOR_CODES, Monitor
+from cnncourse.diagnose import MONITOR_CODES, Monitor, diagnose
 
 
 def classifier(activation="relu", initializer="he_normal", n_conv=1, head=layers.GlobalAveragePooling2D):
@@ -106,3 +106,82 @@ def test_monitor_refuses_bad_arguments(colours):
         Monitor(x_probe=x, y_probe=y[:5])
     with pytest.raises(ValueError, match="at least 1"):
         Monitor(chance_epochs=0)
+
+
+def compiled(model, loss="sparse_categorical_crossentropy"):
+    model.compile(optimizer="adam", loss=loss, metrics=["accuracy"])
+    return model
+
+
+def small_cnn(scale=True, activation="softmax", n_conv=1, conv_activation="relu", initializer="he_normal"):
+    inputs = keras.Input(shape=(16, 16, 3))
+    h = layers.Rescaling(1 / 255)(inputs) if scale else inputs
+    for _ in range(n_conv):
+        h = layers.Conv2D(8, 3, padding="same", activation=conv_activation, kernel_initializer=initializer)(h)
+    return keras.Model(inputs, layers.Dense(10, activation=activation)(layers.Flatten()(h)))
+
+
+@pytest.fixture(scope="module")
+def pipeline():
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (2400, 16, 16, 3), dtype=np.uint8)
+    y = np.arange(2400) % 10
+    return x[:2000], y[:2000], x[2000:], y[2000:]
+
+
+def test_a_healthy_pipeline_has_no_findings_and_nothing_changes(pipeline):
+    x, y, x_val, y_val = pipeline
+    model = compiled(small_cnn())
+    weights = [w.copy() for w in model.get_weights()]
+    x_before = x.copy()
+    report = diagnose(model, x, y, validation_data=(x_val, y_val), progress=False)
+    assert report.codes == [] and "No problem found" in str(report) and "No problem" in report._repr_html_()
+    assert all(np.array_equal(a, b) for a, b in zip(weights, model.get_weights())) and np.array_equal(x, x_before)
+
+
+@pytest.mark.parametrize("model, labels, code", [
+    (lambda: compiled(small_cnn(scale=False)), "int", "unscaled_inputs"),
+    (lambda: compiled(small_cnn(), keras.losses.SparseCategoricalCrossentropy(from_logits=True)), "int",
+     "loss_output_mismatch"),
+    (lambda: compiled(small_cnn(activation=None)), "int", "loss_output_mismatch"),
+    (lambda: compiled(small_cnn(), "categorical_crossentropy"), "int", "loss_output_mismatch"),
+    (lambda: compiled(small_cnn()), "one-hot", "loss_output_mismatch"),
+    (lambda: compiled(small_cnn(), "binary_crossentropy"), "int", "loss_output_mismatch"),
+    (lambda: compiled(small_cnn(n_conv=12, conv_activation="sigmoid", initializer="glorot_uniform")), "int",
+     "vanishing_gradients"),
+], ids=["no-rescaling", "softmax-and-from-logits", "logits-without-from-logits", "categorical-on-indices",
+        "sparse-on-one-hot", "binary-on-ten-classes", "deep-sigmoid"])
+def test_each_planted_failure_is_the_top_finding(model, labels, code, pipeline):
+    x, y, x_val, y_val = pipeline
+    y = keras.utils.to_categorical(y, 10) if labels == "one-hot" else y
+    keras.utils.set_random_seed(0)
+    report = diagnose(model(), x, y, progress=False)
+    assert report.codes[:1] == [code], report
+    assert report.findings[0].lesson.startswith("lesson") and report.findings[0].evidence
+
+
+def test_label_findings_imbalance_validation_mismatch_and_little_data(pipeline):
+    x, y, x_val, y_val = pipeline
+    model = compiled(small_cnn())
+    sorted_val = np.sort(y_val)[-200:]  # the last classes only, as validation_split of sorted data gives
+    assert diagnose(model, x, y, validation_data=(x_val[:200], sorted_val), progress=False).codes == [
+        "validation_mismatch"]
+    keep = (y != 9) | (np.arange(len(y)) % 10 == 9)  # class 9 has far fewer images
+    keep &= (y != 9) | (np.cumsum(y == 9) <= 20)
+    assert "class_imbalance" in diagnose(model, x[keep], y[keep], progress=False).codes
+    assert diagnose(model, x[:500], y[:500], progress=False).codes == ["too_little_data"]
+
+
+def test_diagnose_refuses_bad_input_with_a_clear_message(pipeline):
+    x, y, x_val, y_val = pipeline
+    with pytest.raises(ValueError, match="compile the model first"):
+        diagnose(small_cnn(), x, y, progress=False)
+    model = compiled(small_cnn())
+    with pytest.raises(ValueError, match="2000 images but y has 5 labels"):
+        diagnose(model, x, y[:5], progress=False)
+    with pytest.raises(ValueError, match="class indices 0..9"):
+        diagnose(model, x, y + 1, progress=False)
+    with pytest.raises(ValueError, match="image classifiers"):
+        diagnose(model, x.reshape(len(x), -1), y, progress=False)
+    with pytest.raises(ValueError, match="validation_data should be a pair"):
+        diagnose(model, x, y, validation_data=x_val, progress=False)
