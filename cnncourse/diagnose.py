@@ -20,6 +20,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from cnncourse.depth import gradient_rms
+from cnncourse.lr_range import lr_range_test
 from cnncourse.probes import first_conv_input
 from cnncourse.sanity import _require_compiled, check_pair, class_indices, expected_initial_loss
 
@@ -42,11 +43,25 @@ DIAGNOSE_CODES = {
     "class_imbalance": "lesson 02 (class imbalance)",
     "vanishing_gradients": "lesson 08 (too deep to train)",
     "too_little_data": "lesson 01 (too little data)",
+    "learning_rate_too_high": "lesson 04 (a bad learning rate)",
+    "learning_rate_too_low": "lesson 04 (a bad learning rate)",
+    "labels_misaligned": "lesson 06 (labels that do not belong to their images)",
+    "label_noise": "lesson 07 (noisy labels)",
 }
+# Most likely cause of a stuck run first; the first three make the probes that train meaningless.
+PRIORITY = ["loss_output_mismatch", "unscaled_inputs", "vanishing_gradients", "labels_misaligned",
+            "learning_rate_too_high", "learning_rate_too_low", "validation_mismatch", "label_noise",
+            "class_imbalance", "too_little_data"]
+BLOCKING = PRIORITY[:3]
+TRAINING_PROBES = ("gradient per layer", "learning-rate range test", "a short run")
 MIN_PER_CLASS = 100          # fewer training images per class than this: too little data (lesson 01)
 IMBALANCE_RATIO = 5          # largest class this many times the smallest: imbalance (lesson 02)
 VANISHING_RATIO = 1e-4       # first layer's gradient below this share of the last layer's (lesson 08)
 UNSCALED_MAX = 10            # values above this reach the first convolution: unscaled pixels (lesson 03)
+TOO_HIGH = 3                 # learning rate this many times above the range test's lowest point (lesson 04)
+TOO_LOW = 100                # ... or this many times below it
+CHANCE_MARGIN = 0.05         # a short run within this of chance has learned nothing
+NOISE_GAP = 0.08             # held-out training labels matched this much less often than validation labels
 
 
 @dataclass
@@ -198,27 +213,125 @@ def _gradient_findings(model, x, y, batch_size) -> list[Finding]:
                     "gradient: it cannot learn.", DIAGNOSE_CODES["vanishing_gradients"], {"first_to_last": ratio})]
 
 
+def _copy(model: keras.Model, learning_rate: float | None = None) -> keras.Model:
+    """A compiled copy of ``model`` with the same weights, loss and kind of optimizer (a fresh one)."""
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    config = model.optimizer.get_config()
+    if learning_rate is not None or isinstance(config.get("learning_rate"), dict):
+        config["learning_rate"] = learning_rate if learning_rate is not None else _learning_rate(model)
+    copy.compile(optimizer=type(model.optimizer).from_config(config), loss=model.loss)
+    return copy
+
+
+def _learning_rate(model: keras.Model) -> float:
+    """The learner's learning rate (a schedule's rate at step 0)."""
+    rate = model.optimizer.learning_rate
+    if callable(rate) and not hasattr(rate, "numpy"):
+        rate = rate(0)
+    return float(keras.ops.convert_to_numpy(rate))
+
+
+def _learning_rate_findings(model, x, y, batch_size, found: dict) -> list[Finding]:
+    """Compare the learner's rate with a range test's; leave its suggested rate in ``found["rate"]``."""
+    rate = _learning_rate(model)
+    optimizer = type(model.optimizer).from_config({**model.optimizer.get_config(), "learning_rate": 1e-6})
+    result = lr_range_test(lambda: _copy(model), x, y, start=1e-6, stop=10.0, steps=100, batch_size=batch_size,
+                           optimizer=optimizer, loss=model.loss, progress=False)
+    lowest = result.lowest_loss_rate
+    found["rate"] = rate if lowest / TOO_LOW <= rate <= TOO_HIGH * lowest else result.suggestion()
+    evidence = {"learning_rate": rate, "lowest_loss_rate": lowest}
+    if rate > TOO_HIGH * lowest:
+        return [Finding("learning_rate_too_high", f"the learning rate {rate:.2g} is {rate / lowest:.0f} times the "
+                        f"rate at the lowest point of a range test ({lowest:.2g}); start 3 to 10 times below that "
+                        "point.", DIAGNOSE_CODES["learning_rate_too_high"], evidence)]
+    if rate < lowest / TOO_LOW:
+        return [Finding("learning_rate_too_low", f"the learning rate {rate:.2g} is {lowest / rate:.0f} times below the "
+                        f"rate at the lowest point of a range test ({lowest:.2g}): the steps are too small to "
+                        "learn; start 3 to 10 times below that point.", DIAGNOSE_CODES["learning_rate_too_low"],
+                        evidence)]
+    return []
+
+
+def _short_run_findings(model, x, y, labels, num_classes, validation_data, batch_size, epochs,
+                        rate) -> list[Finding]:
+    """Train a copy briefly (at ``rate``, a learning rate that learns) on 80 % of the training images;
+    compare how often its predictions match the held-out 20 %'s labels and the validation labels."""
+    order = np.random.default_rng(0).permutation(len(x))
+    cut = int(0.8 * len(x))
+    fit_on, held_out = order[:cut], order[cut:]
+    copy = _copy(model, rate)
+    copy.fit(x[fit_on], y[fit_on], epochs=epochs, batch_size=batch_size, verbose=0)
+    x_val, y_val = validation_data
+
+    def matched(images, given):
+        predicted = np.concatenate([np.argmax(keras.ops.convert_to_numpy(
+            copy(np.asarray(images[i:i + 500], dtype="float32"), training=False)), axis=1)
+            for i in range(0, len(images), 500)])
+        return float(np.mean(predicted == given))
+    held, val = matched(x[held_out], labels[held_out]), matched(x_val, class_indices(y_val))
+    chance = 1 / num_classes
+    evidence = {"held_out_training_labels": held, "validation_labels": val, "chance": chance, "epochs": epochs}
+    if held <= chance + CHANCE_MARGIN and val <= chance + CHANCE_MARGIN:
+        return [Finding("labels_misaligned", f"after {epochs} epochs a copy of the model matches the labels of "
+                        f"held-out training images {held:.0%} of the time and validation labels {val:.0%}: chance "
+                        f"is {chance:.0%}. Nothing learnable connects these images to these labels: check that "
+                        "images and labels were shuffled or filtered together.", DIAGNOSE_CODES["labels_misaligned"],
+                        evidence)]
+    if val - held >= NOISE_GAP:
+        estimate = 1 - held / val if val > 0 else float("nan")
+        return [Finding("label_noise", f"a copy of the model trained briefly matches the validation labels {val:.0%} "
+                        f"of the time but held-out training labels only {held:.0%}: about {estimate:.0%} of the "
+                        "training labels look wrong (if the validation labels are right).",
+                        DIAGNOSE_CODES["label_noise"], {**evidence, "noise_estimate": estimate})]
+    if held - val >= 2 * NOISE_GAP:
+        return [Finding("validation_mismatch", f"a copy of the model trained briefly matches held-out training labels "
+                        f"{held:.0%} of the time but validation labels only {val:.0%}: the validation set is unlike "
+                        "the training set (other classes, other scaling, or labels that do not match).",
+                        DIAGNOSE_CODES["validation_mismatch"], evidence)]
+    return []
+
+
 def diagnose(model: keras.Model, x: np.ndarray, y: np.ndarray, validation_data: tuple | None = None,
-             batch_size: int = 64, progress: bool = True) -> Report:
+             batch_size: int = 64, max_images: int = 5000, epochs: int = 2, progress: bool = True) -> Report:
     """Look for what would keep ``model`` from learning on ``(x, y)``, before training.
 
     ``model`` is your compiled model (your loss, output activation, optimizer); ``x``, ``y`` and
     ``validation_data`` are what you would pass to ``fit``: uint8 or float images, integer or one-hot
     labels. Returns a :class:`Report`: ``report.codes`` (most likely cause first; ``[]`` when nothing is
     found) and ``report.findings`` (each with ``.code``, ``.message``, ``.evidence`` and ``.lesson``).
-    It shows as a table in a notebook. Nothing is trained and nothing in the model changes.
+    It shows as a table in a notebook.
+
+    Besides probes that need no training, it trains copies of your model briefly: a learning-rate range
+    test (100 batches) and, with ``validation_data``, ``epochs`` epochs on 80 % of at most ``max_images``
+    training images, whose predictions on the other 20 % and on the validation images reveal labels that do
+    not belong to their images or noisy labels. Your model, its optimizer and your arrays stay as they are.
     """
     labels, num_classes = _check_inputs(model, x, y, validation_data)
+    if len(x) > max_images:  # a random subset keeps the time bounded
+        keep = np.sort(np.random.default_rng(0).choice(len(x), max_images, replace=False))
+        x_probe, y_probe, labels_probe = x[keep], y[keep], labels[keep]
+    else:
+        x_probe, y_probe, labels_probe = x, y, labels
+    found: dict = {}  # what one probe leaves for the next: the learning rate the short run trains with
     probes = [("loss and output layer", lambda: _loss_output_findings(model, x, y, labels, num_classes)),
               ("input scaling", lambda: _input_findings(model, x)),
               ("labels of training and validation", lambda: _label_findings(labels, num_classes, validation_data)),
-              ("gradient per layer", lambda: _gradient_findings(model, x, y, batch_size))]
-    findings = []
+              ("gradient per layer", lambda: _gradient_findings(model, x, y, batch_size)),
+              ("learning-rate range test",
+               lambda: _learning_rate_findings(model, x_probe, y_probe, batch_size, found))]
+    if validation_data is not None:
+        probes.append(("a short run", lambda: _short_run_findings(model, x_probe, y_probe, labels_probe, num_classes,
+                                                                 validation_data, batch_size, epochs,
+                                                                 found.get("rate"))))
+    findings, probed = [], []
     for name, probe in tqdm(probes, desc="diagnose", unit="probe", disable=not progress, leave=False):
-        if name == "gradient per layer" and "loss_output_mismatch" in [f.code for f in findings]:
-            continue  # gradients of a loss that does not fit the output say nothing about depth
+        if name in TRAINING_PROBES and any(f.code in BLOCKING for f in findings):
+            continue  # a broken pipeline makes these probes' signals meaningless: fix what was found first
         findings.extend(probe())
-    return Report(findings, [name for name, _ in probes])
+        probed.append(name)
+    first_of_each = list({f.code: f for f in reversed(findings)}.values())[::-1]  # one finding per code
+    return Report(sorted(first_of_each, key=lambda f: PRIORITY.index(f.code)), probed)
 
 
 MONITOR_CODES = {

@@ -49,13 +49,15 @@ class RangeTestResult:
 def lr_range_test(model: Callable[[], keras.Model], x: np.ndarray, y: np.ndarray, *, start: float = 1e-6,
                   stop: float = 1.0, steps: int = 100, batch_size: int = 64,
                   optimizer: str | keras.optimizers.Optimizer = "adam", seed: int = 0, stop_factor: float = 4.0,
+                  loss: str | keras.losses.Loss = "sparse_categorical_crossentropy",
                   progress: bool = True) -> RangeTestResult:
     """Train a fresh ``model()`` for up to ``steps`` batches while the learning rate grows
     exponentially from ``start`` to ``stop``. Stops early once the smoothed loss exceeds
     ``stop_factor`` times its lowest value (or is no longer finite): the rates beyond are useless.
 
     ``model`` builds the model (as in ``train``); ``optimizer`` is a Keras optimizer name or a fresh
-    optimizer instance (e.g. ``keras.optimizers.SGD(momentum=0.9)``), whose rate the test sets.
+    optimizer instance (e.g. ``keras.optimizers.SGD(momentum=0.9)``), whose rate the test sets;
+    ``loss`` the loss to train with (for one-hot labels, ``"categorical_crossentropy"``).
     The model is thrown away afterwards: the test only measures.
     """
     if not 0 < start < stop:
@@ -66,7 +68,7 @@ def lr_range_test(model: Callable[[], keras.Model], x: np.ndarray, y: np.ndarray
         raise ValueError(f"need matching x and y with at least batch_size={batch_size} images, "
                          f"got {len(x)} images and {len(y)} labels.")
     built = seeded_build(model, seed)
-    built.compile(optimizer=make_optimizer(optimizer, start), loss="sparse_categorical_crossentropy")
+    built.compile(optimizer=make_optimizer(optimizer, start), loss=loss)
     rates = np.geomspace(start, stop, steps)
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(x))

@@ -123,9 +123,11 @@ def small_cnn(scale=True, activation="softmax", n_conv=1, conv_activation="relu"
 
 @pytest.fixture(scope="module")
 def pipeline():
-    rng = np.random.default_rng(0)
-    x = rng.integers(0, 256, (2400, 16, 16, 3), dtype=np.uint8)
+    """2,000 training and 400 validation images whose class is their colour: learnable in seconds."""
+    rng = np.random.default_rng(1)
+    palette = rng.integers(0, 256, (10, 3))
     y = np.arange(2400) % 10
+    x = np.clip(palette[y][:, None, None, :] + rng.normal(0, 30, (2400, 16, 16, 3)), 0, 255).astype("uint8")
     return x[:2000], y[:2000], x[2000:], y[2000:]
 
 
@@ -163,8 +165,8 @@ def test_each_planted_failure_is_the_top_finding(model, labels, code, pipeline):
 def test_label_findings_imbalance_validation_mismatch_and_little_data(pipeline):
     x, y, x_val, y_val = pipeline
     model = compiled(small_cnn())
-    sorted_val = np.sort(y_val)[-200:]  # the last classes only, as validation_split of sorted data gives
-    assert diagnose(model, x, y, validation_data=(x_val[:200], sorted_val), progress=False).codes == [
+    last = np.argsort(y_val, kind="stable")[-200:]  # the last classes only, as validation_split of sorted data gives
+    assert diagnose(model, x, y, validation_data=(x_val[last], y_val[last]), progress=False).codes == [
         "validation_mismatch"]
     keep = (y != 9) | (np.arange(len(y)) % 10 == 9)  # class 9 has far fewer images
     keep &= (y != 9) | (np.cumsum(y == 9) <= 20)
@@ -185,3 +187,31 @@ def test_diagnose_refuses_bad_input_with_a_clear_message(pipeline):
         diagnose(model, x.reshape(len(x), -1), y, progress=False)
     with pytest.raises(ValueError, match="validation_data should be a pair"):
         diagnose(model, x, y, validation_data=x_val, progress=False)
+
+
+def with_rate(rate, optimizer=keras.optimizers.Adam):
+    model = small_cnn()
+    model.compile(optimizer=optimizer(learning_rate=rate), loss="sparse_categorical_crossentropy")
+    return model
+
+
+@pytest.mark.parametrize("make_model, relabel, code", [
+    (lambda: with_rate(1e-3), "shuffled", "labels_misaligned"),
+    (lambda: with_rate(1e-3), "40% noise", "label_noise"),
+    (lambda: with_rate(3.0), None, "learning_rate_too_high"),
+    (lambda: with_rate(1e-7), None, "learning_rate_too_low"),
+], ids=["shuffled-labels", "noisy-labels", "rate-too-high", "rate-too-low"])
+def test_the_probes_that_train_find_labels_and_learning_rates(make_model, relabel, code, pipeline):
+    x, y, x_val, y_val = pipeline
+    rng = np.random.default_rng(0)
+    if relabel == "shuffled":
+        y = rng.permutation(y)
+    elif relabel == "40% noise":
+        flip = rng.random(len(y)) < 0.4
+        y = np.where(flip, (y + rng.integers(1, 10, len(y))) % 10, y)
+    keras.utils.set_random_seed(0)
+    model = make_model()
+    rate_before = float(model.optimizer.learning_rate.numpy())
+    report = diagnose(model, x, y, validation_data=(x_val, y_val), progress=False)
+    assert report.codes[:1] == [code], report
+    assert float(model.optimizer.learning_rate.numpy()) == rate_before
