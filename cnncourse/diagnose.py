@@ -62,6 +62,9 @@ TOO_HIGH = 3                 # learning rate this many times above the range tes
 TOO_LOW = 100                # ... or this many times below it
 CHANCE_MARGIN = 0.05         # a short run within this of chance has learned nothing
 NOISE_GAP = 0.08             # held-out training labels matched this much less often than validation labels
+NOISE_SHARE = 0.2            # ... or half as much less, and less than (1 - this) times as often
+MIN_HELD_OUT = 500           # fewer held-out training images than this cannot show noise or a mismatch
+MIN_STEPS = 150              # the short run trains for at least this many batches, however few the images
 
 
 @dataclass
@@ -183,13 +186,14 @@ def _label_findings(labels, num_classes, validation_data) -> list[Finding]:
         val_counts = np.bincount(val_labels, minlength=num_classes)
         train_share, val_share = counts / counts.sum(), val_counts / val_counts.sum()
         distance = 0.5 * float(np.abs(train_share - val_share).sum())
-        missing = [int(c) for c in np.flatnonzero((val_counts == 0) & (counts > 0))]
-        if distance > 0.3:
+        missing = [int(c) for c in np.flatnonzero((val_counts == 0) & (train_share >= 0.02))]
+        unseen = [int(c) for c in np.flatnonzero((val_counts > 0) & (counts == 0))]
+        if missing or unseen:  # an imbalanced training set with a balanced validation set is no mismatch
             findings.append(Finding(
-                "validation_mismatch", f"the validation labels are distributed unlike the training labels (total "
-                f"variation distance {distance:.2f}); classes missing from validation: {missing or 'none'}. A "
-                "validation_split of sorted data does this: shuffle, or split stratified.",
-                DIAGNOSE_CODES["validation_mismatch"], {"distance": distance, "missing": missing}))
+                "validation_mismatch", f"classes {missing} are in the training labels but not in validation, "
+                f"classes {unseen} in validation but never in training (total variation distance {distance:.2f}). A "
+                "validation_split of data sorted by class does this: shuffle first, or split stratified.",
+                DIAGNOSE_CODES["validation_mismatch"], {"distance": distance, "missing": missing, "unseen": unseen}))
     if len(present) >= 2 and present.max() >= IMBALANCE_RATIO * present.min():
         findings.append(Finding(
             "class_imbalance", f"the largest class has {present.max()} training images, the smallest "
@@ -256,19 +260,23 @@ def _learning_rate_findings(model, x, y, batch_size, found: dict) -> list[Findin
 def _short_run_findings(model, x, y, labels, num_classes, validation_data, batch_size, epochs,
                         rate) -> list[Finding]:
     """Train a copy briefly (at ``rate``, a learning rate that learns) on 80 % of the training images;
-    compare how often its predictions match the held-out 20 %'s labels and the validation labels."""
+    compare how often (class-balanced) its predictions match the held-out 20 %'s labels and the validation
+    labels."""
     order = np.random.default_rng(0).permutation(len(x))
     cut = int(0.8 * len(x))
     fit_on, held_out = order[:cut], order[cut:]
     copy = _copy(model, rate)
+    epochs = max(epochs, math.ceil(MIN_STEPS / math.ceil(len(fit_on) / batch_size)))
     copy.fit(x[fit_on], y[fit_on], epochs=epochs, batch_size=batch_size, verbose=0)
     x_val, y_val = validation_data
 
     def matched(images, given):
+        # Balanced (the mean over classes of the share matched), so that an imbalanced training set, whose
+        # majority classes a model favours, compares fairly with a balanced validation set.
         predicted = np.concatenate([np.argmax(keras.ops.convert_to_numpy(
             copy(np.asarray(images[i:i + 500], dtype="float32"), training=False)), axis=1)
             for i in range(0, len(images), 500)])
-        return float(np.mean(predicted == given))
+        return float(np.mean([np.mean(predicted[given == c] == c) for c in np.unique(given)]))
     held, val = matched(x[held_out], labels[held_out]), matched(x_val, class_indices(y_val))
     chance = 1 / num_classes
     evidence = {"held_out_training_labels": held, "validation_labels": val, "chance": chance, "epochs": epochs}
@@ -278,7 +286,9 @@ def _short_run_findings(model, x, y, labels, num_classes, validation_data, batch
                         f"is {chance:.0%}. Nothing learnable connects these images to these labels: check that "
                         "images and labels were shuffled or filtered together.", DIAGNOSE_CODES["labels_misaligned"],
                         evidence)]
-    if val - held >= NOISE_GAP:
+    if len(held_out) < MIN_HELD_OUT:
+        return []  # too few held-out images to tell a few points of difference from chance
+    if val - held >= NOISE_GAP or (val - held >= NOISE_GAP / 2 and held < (1 - NOISE_SHARE) * val):
         estimate = 1 - held / val if val > 0 else float("nan")
         return [Finding("label_noise", f"a copy of the model trained briefly matches the validation labels {val:.0%} "
                         f"of the time but held-out training labels only {held:.0%}: about {estimate:.0%} of the "

@@ -123,12 +123,12 @@ def small_cnn(scale=True, activation="softmax", n_conv=1, conv_activation="relu"
 
 @pytest.fixture(scope="module")
 def pipeline():
-    """2,000 training and 400 validation images whose class is their colour: learnable in seconds."""
+    """3,000 training and 400 validation images whose class is their colour: learnable in seconds."""
     rng = np.random.default_rng(1)
     palette = rng.integers(0, 256, (10, 3))
-    y = np.arange(2400) % 10
-    x = np.clip(palette[y][:, None, None, :] + rng.normal(0, 30, (2400, 16, 16, 3)), 0, 255).astype("uint8")
-    return x[:2000], y[:2000], x[2000:], y[2000:]
+    y = np.arange(3400) % 10
+    x = np.clip(palette[y][:, None, None, :] + rng.normal(0, 30, (3400, 16, 16, 3)), 0, 255).astype("uint8")
+    return x[:3000], y[:3000], x[3000:], y[3000:]
 
 
 def test_a_healthy_pipeline_has_no_findings_and_nothing_changes(pipeline):
@@ -170,7 +170,10 @@ def test_label_findings_imbalance_validation_mismatch_and_little_data(pipeline):
         "validation_mismatch"]
     keep = (y != 9) | (np.arange(len(y)) % 10 == 9)  # class 9 has far fewer images
     keep &= (y != 9) | (np.cumsum(y == 9) <= 20)
-    assert "class_imbalance" in diagnose(model, x[keep], y[keep], progress=False).codes
+    imbalanced = diagnose(model, x[keep], y[keep], validation_data=(x_val, y_val), progress=False).codes
+    assert "class_imbalance" in imbalanced and "validation_mismatch" not in imbalanced  # a balanced validation set
+    scaled_twice = (x_val.astype("float32") / 255, y_val)
+    assert diagnose(model, x, y, validation_data=scaled_twice, progress=False).codes == ["validation_mismatch"]
     assert diagnose(model, x[:500], y[:500], progress=False).codes == ["too_little_data"]
 
 
@@ -179,7 +182,7 @@ def test_diagnose_refuses_bad_input_with_a_clear_message(pipeline):
     with pytest.raises(ValueError, match="compile the model first"):
         diagnose(small_cnn(), x, y, progress=False)
     model = compiled(small_cnn())
-    with pytest.raises(ValueError, match="2000 images but y has 5 labels"):
+    with pytest.raises(ValueError, match="3000 images but y has 5 labels"):
         diagnose(model, x, y[:5], progress=False)
     with pytest.raises(ValueError, match="class indices 0..9"):
         diagnose(model, x, y + 1, progress=False)

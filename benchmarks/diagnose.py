@@ -1,0 +1,176 @@
+"""How often does ``cnncourse.diagnose.diagnose`` name the right cause?
+
+A suite of CIFAR-10 pipelines, each with one planted failure from diagnose's vocabulary (two or
+more per code, with different models and data sizes), and healthy pipelines that must get no finding.
+Prints, per case, the planted cause, the top finding and the seconds it took; then the confusion of
+planted cause against top finding, the false alarms, and the share right (goal: at least 90 %).
+
+Usage: python benchmarks/diagnose.py [--only CODE ...]
+"""
+import argparse
+import time
+from collections import Counter
+
+import keras
+import numpy as np
+from keras import layers
+
+from cnncourse.data import load_cifar10
+from cnncourse.diagnose import diagnose
+from cnncourse.models import reference_cnn
+from cnncourse.subsets import long_tailed, train_val_split, with_label_noise
+
+
+def plain_cnn(scale=True, output="softmax"):
+    """Lesson 07's small CNN."""
+    return keras.Sequential([keras.Input(shape=(32, 32, 3)), *([layers.Rescaling(1 / 255)] if scale else []),
+                             layers.Conv2D(32, 3, activation="relu"), layers.MaxPooling2D(),
+                             layers.Conv2D(64, 3, activation="relu"), layers.MaxPooling2D(), layers.Flatten(),
+                             layers.Dense(256, activation="relu"), layers.Dense(10, activation=output)])
+
+
+def deep_sigmoid(depth=12, head="flatten"):
+    """Lesson 08's stack of sigmoid convolutions."""
+    inputs = keras.Input(shape=(32, 32, 3))
+    h = layers.Conv2D(16, 3, strides=2, padding="same", activation="sigmoid")(layers.Rescaling(1 / 255)(inputs))
+    for _ in range(depth - 1):
+        h = layers.Conv2D(16, 3, padding="same", activation="sigmoid")(h)
+    h = layers.Flatten()(layers.MaxPooling2D()(h)) if head == "flatten" else layers.GlobalAveragePooling2D()(h)
+    return keras.Model(inputs, layers.Dense(10, activation="softmax")(h))
+
+
+def compiled(model, optimizer=None, loss="sparse_categorical_crossentropy"):
+    model.compile(optimizer=optimizer or keras.optimizers.Adam(1e-3), loss=loss, metrics=["accuracy"])
+    return model
+
+
+def cases(data):
+    """(name, planted code or None, a function returning (model, x, y, validation_data))."""
+    def split(per_class, seed=0):
+        return train_val_split(data.x_train, data.y_train, val_size=1000, train_per_class=per_class, seed=seed)
+
+    def standard(model, per_class=500, seed=0):
+        (x, y), val = split(per_class, seed)
+        return lambda: (model(), x, y, val)
+
+    def relabeled(model, relabel, per_class=500, seed=0):
+        def make():
+            (x, y), val = split(per_class, seed)
+            return model(), x, relabel(y), val
+        return make
+
+    def one_hot(model):
+        def make():
+            (x, y), (x_val, y_val) = split(400, 3)
+            return model(), x, keras.utils.to_categorical(y, 10), (x_val, keras.utils.to_categorical(y_val, 10))
+        return make
+
+    def sorted_split(model):
+        def make():  # validation_split=0.2 of data sorted by class: validation holds the last two classes
+            (x, y), _ = split(500, 4)
+            order = np.argsort(y, kind="stable")
+            x, y = x[order], y[order]
+            cut = int(0.8 * len(x))
+            return model(), x[:cut], y[:cut], (x[cut:], y[cut:])
+        return make
+
+    def scaled_validation(model):
+        def make():  # the validation images were scaled by 1/255 once more than the training images
+            (x, y), (x_val, y_val) = split(500, 5)
+            return model(), x, y, (x_val.astype("float32") / 255, y_val)
+        return make
+
+    def long_tail(model, ratio, seed=0):
+        def make():
+            (x, y), val = split(500, seed)
+            x_lt, y_lt = long_tailed(x, y, ratio, seed=seed)
+            return model(), x_lt, y_lt, val
+        return make
+
+    rng = np.random.default_rng(0)
+    return [
+        ("reference CNN, Adam 1e-3, 5,000 images", None, standard(lambda: compiled(reference_cnn()))),
+        ("lesson 07 CNN, Adam 1e-3, 3,000 images", None, standard(lambda: compiled(plain_cnn()), 300, 1)),
+        ("reference CNN + batch norm, one-hot labels", None,
+         one_hot(lambda: compiled(reference_cnn(width=16, batch_norm=True), keras.optimizers.Adam(3e-4),
+                                  "categorical_crossentropy"))),
+        ("reference CNN, SGD 0.01 momentum 0.9", None,
+         standard(lambda: compiled(reference_cnn(), keras.optimizers.SGD(0.01, momentum=0.9)), 400, 2)),
+        ("reference CNN without Rescaling", "unscaled_inputs",
+         standard(lambda: compiled(reference_cnn(scale_inputs=False)))),
+        ("lesson 07 CNN without Rescaling, 3,000 images", "unscaled_inputs",
+         standard(lambda: compiled(plain_cnn(scale=False)), 300, 1)),
+        ("softmax output, from_logits=True", "loss_output_mismatch",
+         standard(lambda: compiled(reference_cnn(),
+                                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True)))),
+        ("no output activation, from_logits=False", "loss_output_mismatch",
+         standard(lambda: compiled(plain_cnn(output=None)), 300, 1)),
+        ("categorical_crossentropy on class indices", "loss_output_mismatch",
+         standard(lambda: compiled(reference_cnn(), loss="categorical_crossentropy"), 400, 2)),
+        ("labels shuffled apart from their images", "labels_misaligned",
+         relabeled(lambda: compiled(reference_cnn()), lambda y: rng.permutation(y))),
+        ("labels sorted, images not", "labels_misaligned",
+         relabeled(lambda: compiled(plain_cnn()), np.sort, 300, 1)),
+        ("40 % wrong training labels", "label_noise",
+         relabeled(lambda: compiled(reference_cnn()), lambda y: with_label_noise(y, 0.4, seed=1))),
+        ("30 % wrong training labels, lesson 07 CNN", "label_noise",
+         relabeled(lambda: compiled(plain_cnn()), lambda y: with_label_noise(y, 0.3, seed=2), 400, 2)),
+        ("long tail, ratio 20", "class_imbalance", long_tail(lambda: compiled(reference_cnn()), 20)),
+        ("long tail, ratio 10, lesson 07 CNN", "class_imbalance", long_tail(lambda: compiled(plain_cnn()), 10, 1)),
+        ("Adam, learning rate 0.05", "learning_rate_too_high",
+         standard(lambda: compiled(reference_cnn(), keras.optimizers.Adam(0.05)))),
+        ("SGD, learning rate 5", "learning_rate_too_high",
+         standard(lambda: compiled(plain_cnn(), keras.optimizers.SGD(5.0)), 300, 1)),
+        ("Adam, learning rate 1e-6", "learning_rate_too_low",
+         standard(lambda: compiled(reference_cnn(), keras.optimizers.Adam(1e-6)))),
+        ("SGD, learning rate 1e-5", "learning_rate_too_low",
+         standard(lambda: compiled(plain_cnn(), keras.optimizers.SGD(1e-5)), 300, 1)),
+        ("50 images per class", "too_little_data", standard(lambda: compiled(reference_cnn()), 50)),
+        ("30 images per class, lesson 07 CNN", "too_little_data", standard(lambda: compiled(plain_cnn()), 30, 1)),
+        ("12 sigmoid layers", "vanishing_gradients", standard(lambda: compiled(deep_sigmoid()))),
+        ("16 sigmoid layers, global pooling", "vanishing_gradients",
+         standard(lambda: compiled(deep_sigmoid(16, "pool")), 300, 1)),
+        ("validation_split of sorted data", "validation_mismatch", sorted_split(lambda: compiled(reference_cnn()))),
+        ("validation images scaled twice", "validation_mismatch",
+         scaled_validation(lambda: compiled(reference_cnn()))),
+    ]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="*", help="run only the cases planted with these codes ('healthy' too)")
+    parser.add_argument("--evidence", action="store_true", help="print each finding's evidence")
+    args = parser.parse_args()
+    data = load_cifar10()
+    rows = []
+    for name, planted, make in cases(data):
+        if args.only and (planted or "healthy") not in args.only:
+            continue
+        keras.utils.set_random_seed(0)
+        model, x, y, validation_data = make()
+        start = time.perf_counter()
+        report = diagnose(model, x, y, validation_data=validation_data, progress=False)
+        seconds = time.perf_counter() - start
+        top = report.codes[0] if report.codes else None
+        rows.append((name, planted, top, report.codes, seconds))
+        verdict = "right" if top == planted else "WRONG"
+        print(f"{verdict:5s} {seconds:5.1f} s  {name:45s} planted {planted or 'nothing':24s} found {report.codes}",
+              flush=True)
+        if args.evidence:
+            for finding in report.findings:
+                print(f"      {finding.code}: {finding.evidence}")
+    confusion = Counter((planted or "healthy", top or "nothing") for _, planted, top, _, _ in rows)
+    print("\n| planted | top finding | cases |\n|---|---|---|")
+    for (planted, top), count in sorted(confusion.items()):
+        print(f"| {planted} | {top} | {count} |")
+    broken = [row for row in rows if row[1]]
+    right = sum(top == planted for _, planted, top, _, _ in broken)
+    alarms = [(name, codes) for name, planted, _, codes, _ in rows if planted is None and codes]
+    seconds = [row[4] for row in rows]
+    print(f"\nbroken pipelines: top finding right in {right} of {len(broken)} ({right / max(len(broken), 1):.0%}; "
+          f"goal 90 %); healthy pipelines with a finding: {len(alarms)} {alarms or ''}; "
+          f"{np.mean(seconds):.1f} s per case on average, {max(seconds):.1f} s at most")
+
+
+if __name__ == "__main__":
+    main()
