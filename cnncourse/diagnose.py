@@ -2,8 +2,8 @@
 
 - :func:`diagnose` looks at a compiled model and the arrays you would pass to ``fit``, before
   training, and reports what it finds, most likely cause first, with the evidence and the lesson
-  to read. This first version runs the probes that need no training (issue #18 adds those that do:
-  a learning-rate sweep, overfitting one batch, a short run).
+  to read: first the probes that need no training, then a learning-rate range test and a short run
+  on copies of the model. ``benchmarks/diagnose.py`` measures how often its top finding is right.
 - :class:`Monitor` is a Keras callback for your own ``model.fit``: it watches the run and warns,
   once per problem, with the lesson that explains it.
 
