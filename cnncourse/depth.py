@@ -11,6 +11,7 @@ import keras
 import numpy as np
 import pandas as pd
 
+from cnncourse.probes import _call_in_batches
 from cnncourse.sanity import check_pair, class_indices
 
 FLAT_SLOPE = 0.01  # an activation whose slope is below this passes (almost) no gradient back
@@ -145,9 +146,7 @@ def accuracy(model: keras.Model, x: np.ndarray, y: np.ndarray, training: bool = 
     check_pair(x, y)
     labels = class_indices(y)
     with _statistics_kept(model):
-        predicted = np.concatenate([np.argmax(keras.ops.convert_to_numpy(
-            model(np.asarray(x[i:i + batch_size], dtype="float32"), training=training)), axis=1)
-            for i in range(0, len(x), batch_size)])
+        predicted = np.argmax(_call_in_batches(model, x, batch_size, training=training), axis=1)
     return float(np.mean(predicted == labels))
 
 

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 
 from cnncourse.depth import gradient_rms
 from cnncourse.lr_range import lr_range_test
-from cnncourse.probes import first_conv_input
+from cnncourse.probes import _call_in_batches, first_conv_input
 from cnncourse.sanity import _require_compiled, check_pair, class_indices, expected_initial_loss
 
 
@@ -273,9 +273,7 @@ def _short_run_findings(model, x, y, labels, num_classes, validation_data, batch
     def matched(images, given):
         # Balanced (the mean over classes of the share matched), so that an imbalanced training set, whose
         # majority classes a model favours, compares fairly with a balanced validation set.
-        predicted = np.concatenate([np.argmax(keras.ops.convert_to_numpy(
-            copy(np.asarray(images[i:i + 500], dtype="float32"), training=False)), axis=1)
-            for i in range(0, len(images), 500)])
+        predicted = np.argmax(_call_in_batches(copy, images, 500), axis=1)
         return float(np.mean([np.mean(predicted[given == c] == c) for c in np.unique(given)]))
     held, val = matched(x[held_out], labels[held_out]), matched(x_val, class_indices(y_val))
     chance = 1 / num_classes

@@ -21,11 +21,11 @@ def first_conv_input(model: keras.Model, x: np.ndarray) -> np.ndarray:
     raise ValueError(f"model {model.name!r} has no Conv2D layer.")
 
 
-def _call_in_batches(model, x, batch_size=256):
+def _call_in_batches(model, x, batch_size=256, training=False):
     # A plain call, not predict(): predict compiles a function per new model, and probing
     # many models makes TensorFlow print retracing warnings into the notebook.
     x = np.asarray(x, dtype="float32")
-    return np.concatenate([keras.ops.convert_to_numpy(model(x[i:i + batch_size], training=False))
+    return np.concatenate([keras.ops.convert_to_numpy(model(x[i:i + batch_size], training=training))
                            for i in range(0, len(x), batch_size)])
 
 
