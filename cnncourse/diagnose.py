@@ -244,6 +244,7 @@ def _learning_rate_findings(model, x, y, batch_size, found: dict) -> list[Findin
                            optimizer=optimizer, loss=model.loss, progress=False)
     lowest = result.lowest_loss_rate
     found["rate"] = rate if lowest / TOO_LOW <= rate <= TOO_HIGH * lowest else result.suggestion()
+    found["suggestion"] = result.suggestion()
     evidence = {"learning_rate": rate, "lowest_loss_rate": lowest}
     if rate > TOO_HIGH * lowest:
         return [Finding("learning_rate_too_high", f"the learning rate {rate:.2g} is {rate / lowest:.0f} times the "
@@ -258,27 +259,45 @@ def _learning_rate_findings(model, x, y, batch_size, found: dict) -> list[Findin
 
 
 def _short_run_findings(model, x, y, labels, num_classes, validation_data, batch_size, epochs,
-                        rate) -> list[Finding]:
+                        rate, suggestion=None) -> list[Finding]:
     """Train a copy briefly (at ``rate``, a learning rate that learns) on 80 % of the training images;
     compare how often (class-balanced) its predictions match the held-out 20 %'s labels and the validation
-    labels."""
+    labels. A copy that learns nothing at ``rate`` is trained again at the range test's ``suggestion``:
+    if that one learns, ``rate`` was too high after all."""
     order = np.random.default_rng(0).permutation(len(x))
     cut = int(0.8 * len(x))
     fit_on, held_out = order[:cut], order[cut:]
-    copy = _copy(model, rate)
     epochs = max(epochs, math.ceil(MIN_STEPS / math.ceil(len(fit_on) / batch_size)))
-    copy.fit(x[fit_on], y[fit_on], epochs=epochs, batch_size=batch_size, verbose=0)
     x_val, y_val = validation_data
-
-    def matched(images, given):
-        # Balanced (the mean over classes of the share matched), so that an imbalanced training set, whose
-        # majority classes a model favours, compares fairly with a balanced validation set.
-        predicted = np.argmax(_call_in_batches(copy, images, 500), axis=1)
-        return float(np.mean([np.mean(predicted[given == c] == c) for c in np.unique(given)]))
-    held, val = matched(x[held_out], labels[held_out]), matched(x_val, class_indices(y_val))
     chance = 1 / num_classes
+
+    def matches(learning_rate):
+        copy = _copy(model, learning_rate)
+        copy.fit(x[fit_on], y[fit_on], epochs=epochs, batch_size=batch_size, verbose=0)
+
+        def matched(images, given):
+            # Balanced (the mean over classes of the share matched), so that an imbalanced training set, whose
+            # majority classes a model favours, compares fairly with a balanced validation set.
+            predicted = np.argmax(_call_in_batches(copy, images, 500), axis=1)
+            return float(np.mean([np.mean(predicted[given == c] == c) for c in np.unique(given)]))
+        return matched(x[held_out], labels[held_out]), matched(x_val, class_indices(y_val))
+
+    def at_chance(held, val):
+        return held <= chance + CHANCE_MARGIN and val <= chance + CHANCE_MARGIN
+
+    held, val = matches(rate)
+    if at_chance(held, val) and suggestion is not None and suggestion < rate / 2:
+        retried = matches(suggestion)
+        if not at_chance(*retried):
+            return [Finding("learning_rate_too_high", f"a copy trained at your learning rate {rate:.2g} for {epochs} "
+                            f"epochs learned nothing (it matches held-out training labels {held:.0%} of the time, "
+                            f"chance is {chance:.0%}); at {suggestion:.2g} it matches {retried[0]:.0%}. Lower the "
+                            "learning rate.", DIAGNOSE_CODES["learning_rate_too_high"],
+                            {"learning_rate": rate, "held_out_training_labels": held, "lower_rate": suggestion,
+                             "held_out_at_lower_rate": retried[0]})]
+        held, val = retried
     evidence = {"held_out_training_labels": held, "validation_labels": val, "chance": chance, "epochs": epochs}
-    if held <= chance + CHANCE_MARGIN and val <= chance + CHANCE_MARGIN:
+    if at_chance(held, val):
         return [Finding("labels_misaligned", f"after {epochs} epochs a copy of the model matches the labels of "
                         f"held-out training images {held:.0%} of the time and validation labels {val:.0%}: chance "
                         f"is {chance:.0%}. Nothing learnable connects these images to these labels: check that "
@@ -331,7 +350,7 @@ def diagnose(model: keras.Model, x: np.ndarray, y: np.ndarray, validation_data: 
     if validation_data is not None:
         probes.append(("a short run", lambda: _short_run_findings(model, x_probe, y_probe, labels_probe, num_classes,
                                                                  validation_data, batch_size, epochs,
-                                                                 found.get("rate"))))
+                                                                 found.get("rate"), found.get("suggestion"))))
     findings, probed = [], []
     for name, probe in tqdm(probes, desc="diagnose", unit="probe", disable=not progress, leave=False):
         if name in TRAINING_PROBES and any(f.code in BLOCKING for f in findings):

@@ -492,3 +492,53 @@ def plot_train_val(histories: Mapping[str, Mapping[str, Sequence[float]]], metri
     if title:
         fig.suptitle(title)
     return fig
+
+
+def plot_waterfall(steps: Mapping[str, float], chance: float | None = None, ax: Axes | None = None,
+                   title: str = "what each fix gained") -> Figure:
+    """A waterfall chart: ``steps`` maps each stage, in order (the first is where one starts), to the
+    accuracy reached after it; each bar after the first spans the change that stage made, green up,
+    red down, labelled with its gain in points. ``chance`` draws a dashed line at chance level."""
+    if not isinstance(steps, Mapping) or not steps:
+        raise TypeError("steps must map each stage to its accuracy, e.g. {'as posted': 0.17, 'fix the loss': 0.4}.")
+    names, values = list(steps), np.asarray(list(steps.values()), dtype=float)
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"every stage needs a finite accuracy, got {dict(steps)}.")
+    ax = _new_axes(ax, (1.5 + 1.3 * len(names), 4))
+    previous = np.concatenate([[0.0], values[:-1]])
+    for i, (name, value, before) in enumerate(zip(names, values, previous)):
+        start, color = (0.0, "0.55") if i == 0 else (before, "tab:green" if value >= before else "tab:red")
+        ax.bar(i, value - start, bottom=start, color=color, width=0.6)
+        label = f"{value:.0%}" if i == 0 else f"{100 * (value - before):+.0f} pts"
+        ax.text(i, max(value, start) + 0.01, label, ha="center", va="bottom", fontsize="small")
+        if i:
+            ax.plot([i - 1.3, i - 0.3], [before, before], color="0.4", linewidth=0.8)
+    if chance is not None:
+        ax.axhline(chance, color="0.3", linestyle="--", linewidth=1, label=f"chance ({chance:.0%})")
+        ax.legend(fontsize="small", loc="upper left")
+    ax.set_xticks(range(len(names)), names, rotation=20, ha="right", fontsize="small")
+    ax.set(ylabel="validation accuracy", ylim=(0, min(1.0, values.max() + 0.12)), title=title)
+    ax.grid(axis="y", alpha=0.3)
+    return ax.figure
+
+
+def plot_accuracy_over_time(runs: Mapping[str, tuple[Sequence[float], Sequence[float]]], at: float | None = None,
+                            ax: Axes | None = None, title: str = "validation accuracy against training time"
+                            ) -> Figure:
+    """Validation accuracy against seconds of training, one line per run: ``runs`` maps a run's name to
+    ``(seconds, val_accuracy)``, one value per epoch (``TimeBudget.seconds`` and the history's
+    ``val_accuracy``). ``at`` marks a moment with a vertical line."""
+    if not isinstance(runs, Mapping) or not runs:
+        raise TypeError("runs must map a run's name to (seconds, val_accuracy), one value of each per epoch.")
+    ax = _new_axes(ax, (6.5, 4))
+    for name, (seconds, accuracy) in runs.items():
+        if len(seconds) != len(accuracy):
+            raise ValueError(f"{name!r}: {len(seconds)} times but {len(accuracy)} accuracies; need one of each "
+                             "per epoch.")
+        ax.plot([0, *seconds], [np.nan, *accuracy], marker="o", label=name)
+    if at is not None:
+        ax.axvline(at, color="0.3", linestyle=":", linewidth=1)
+    ax.set(xlabel="seconds of training", ylabel="validation accuracy", ylim=(0, 1), title=title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    return ax.figure

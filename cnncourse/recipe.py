@@ -1,0 +1,92 @@
+"""Train well in a fixed time: the course's recipe, the TensorFlow tutorial's, and a clock for both.
+
+- :func:`course_cnn` is the course's recipe for a small CNN: inputs scaled inside the model, a
+  random left-right flip, batch normalization after every convolution, ReLU with He initialization,
+  dropout before the classifier. Trained with Adam at a peak rate of 5e-3 under :class:`TimeBudget`.
+- :func:`tutorial_cnn` is the CNN of TensorFlow's "Convolutional Neural Network" tutorial as
+  published (three convolutions, logits out), with a ``Rescaling`` layer in place of its
+  ``/ 255.0`` on the whole data set.
+- :class:`TimeBudget` stops ``fit`` when its training time is spent and, given a peak learning rate,
+  sets the rate from the share of the time used (a short warm-up, then a cosine down to zero), so a
+  schedule fits a budget in seconds rather than a number of epochs.
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import keras
+from keras import layers
+
+
+def course_cnn(num_classes: int = 10, width: int = 32, dropout: float = 0.3) -> keras.Model:
+    """Build (not compile) the course's fast CNN: softmax output, for ``sparse_categorical_crossentropy``."""
+    model = keras.Sequential(name="course_recipe")
+    model.add(keras.Input(shape=(32, 32, 3)))
+    model.add(layers.Rescaling(1 / 255))
+    model.add(layers.RandomFlip("horizontal"))
+    for filters in (width, 2 * width, 4 * width):
+        model.add(layers.Conv2D(filters, 3, padding="same", use_bias=False, kernel_initializer="he_normal"))
+        model.add(layers.BatchNormalization(momentum=0.9))
+        model.add(layers.ReLU())
+        model.add(layers.MaxPooling2D())
+    model.add(layers.Flatten())
+    model.add(layers.Dropout(dropout))
+    model.add(layers.Dense(num_classes, activation="softmax"))
+    return model
+
+
+def tutorial_cnn(num_classes: int = 10) -> keras.Model:
+    """Build (not compile) the TensorFlow CNN tutorial's model: logits out, for a loss with ``from_logits=True``."""
+    return keras.Sequential([
+        keras.Input(shape=(32, 32, 3)), layers.Rescaling(1 / 255),
+        layers.Conv2D(32, 3, activation="relu"), layers.MaxPooling2D(),
+        layers.Conv2D(64, 3, activation="relu"), layers.MaxPooling2D(),
+        layers.Conv2D(64, 3, activation="relu"),
+        layers.Flatten(), layers.Dense(64, activation="relu"), layers.Dense(num_classes),
+    ], name="tensorflow_tutorial")
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stop training once ``seconds`` of training (validation not counted) are spent.
+
+    With ``peak_learning_rate``, also set the optimizer's learning rate before every batch from the
+    share of the budget used: a linear warm-up over the first ``warmup`` of it, then a cosine down to
+    zero at the end. ``history`` records, per epoch, the training seconds spent by its end
+    (``self.seconds``).
+    """
+
+    def __init__(self, seconds: float, peak_learning_rate: float | None = None, warmup: float = 0.1):
+        super().__init__()
+        if seconds <= 0 or not 0 <= warmup < 1:
+            raise ValueError(f"need seconds > 0 and 0 <= warmup < 1, got seconds={seconds}, warmup={warmup}.")
+        if peak_learning_rate is not None and peak_learning_rate <= 0:
+            raise ValueError(f"peak_learning_rate must be positive, got {peak_learning_rate}.")
+        self.budget, self.peak, self.warmup = seconds, peak_learning_rate, warmup
+        self.spent, self.seconds = 0.0, []
+
+    def learning_rate(self, share: float) -> float:
+        """The learning rate after ``share`` (0 to 1) of the budget."""
+        if share < self.warmup:
+            return self.peak * share / self.warmup
+        return self.peak * 0.5 * (1 + math.cos(math.pi * min(1.0, (share - self.warmup) / (1 - self.warmup))))
+
+    def on_train_begin(self, logs=None):
+        self.spent, self.seconds = 0.0, []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start, self._epoch_spent = time.perf_counter(), 0.0
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.peak is not None:
+            share = (self.spent + time.perf_counter() - self._epoch_start) / self.budget
+            self.model.optimizer.learning_rate = self.learning_rate(share)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._epoch_spent = time.perf_counter() - self._epoch_start
+        if self.spent + self._epoch_spent >= self.budget:
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.spent += self._epoch_spent
+        self.seconds.append(self.spent)
