@@ -21,7 +21,7 @@ RECIPES = {  # name -> (builder, loss, optimizer, batch size, epochs, peak learn
     "TensorFlow tutorial": (tutorial_cnn, lambda: keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                             lambda: keras.optimizers.Adam(1e-3), 32, 10, None),
     "course recipe": (course_cnn, lambda: "sparse_categorical_crossentropy", lambda: keras.optimizers.Adam(),
-                      128, 1000, 5e-3),
+                      64, 1000, 5e-3),
 }
 
 

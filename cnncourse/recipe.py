@@ -2,7 +2,8 @@
 
 - :func:`course_cnn` is the course's recipe for a small CNN: inputs scaled inside the model, a
   random left-right flip, batch normalization after every convolution, ReLU with He initialization,
-  dropout before the classifier. Trained with Adam at a peak rate of 5e-3 under :class:`TimeBudget`.
+  dropout before the classifier. Trained with Adam at a peak rate of 5e-3, batch 64, under
+  :class:`TimeBudget`.
 - :func:`tutorial_cnn` is the CNN of TensorFlow's "Convolutional Neural Network" tutorial as
   published (three convolutions, logits out), with a ``Rescaling`` layer in place of its
   ``/ 255.0`` on the whole data set.
@@ -17,6 +18,7 @@ import time
 
 import keras
 from keras import layers
+from tqdm.auto import tqdm
 
 
 def course_cnn(num_classes: int = 10, width: int = 32, dropout: float = 0.3) -> keras.Model:
@@ -52,18 +54,19 @@ class TimeBudget(keras.callbacks.Callback):
 
     With ``peak_learning_rate``, also set the optimizer's learning rate before every batch from the
     share of the budget used: a linear warm-up over the first ``warmup`` of it, then a cosine down to
-    zero at the end. ``history`` records, per epoch, the training seconds spent by its end
-    (``self.seconds``).
+    zero at the end. ``seconds`` records, per epoch, the training seconds spent by its end. With
+    ``progress`` (a name), a progress bar counts the seconds.
     """
 
-    def __init__(self, seconds: float, peak_learning_rate: float | None = None, warmup: float = 0.1):
+    def __init__(self, seconds: float, peak_learning_rate: float | None = None, warmup: float = 0.1,
+                 progress: str | None = None):
         super().__init__()
         if seconds <= 0 or not 0 <= warmup < 1:
             raise ValueError(f"need seconds > 0 and 0 <= warmup < 1, got seconds={seconds}, warmup={warmup}.")
         if peak_learning_rate is not None and peak_learning_rate <= 0:
             raise ValueError(f"peak_learning_rate must be positive, got {peak_learning_rate}.")
         self.budget, self.peak, self.warmup = seconds, peak_learning_rate, warmup
-        self.spent, self.seconds = 0.0, []
+        self.spent, self.seconds, self.progress, self._bar = 0.0, [], progress, None
 
     def learning_rate(self, share: float) -> float:
         """The learning rate after ``share`` (0 to 1) of the budget."""
@@ -73,6 +76,9 @@ class TimeBudget(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self.spent, self.seconds = 0.0, []
+        if self.progress:
+            self._bar = tqdm(total=round(self.budget), desc=self.progress, unit="s",
+                             bar_format="{l_bar}{bar}| {n:.0f}/{total} s of training")
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_start, self._epoch_spent = time.perf_counter(), 0.0
@@ -90,3 +96,11 @@ class TimeBudget(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         self.spent += self._epoch_spent
         self.seconds.append(self.spent)
+        if self._bar is not None:
+            self._bar.set_postfix({"val_accuracy": f"{(logs or {}).get('val_accuracy', float('nan')):.3f}"},
+                                  refresh=False)
+            self._bar.update(min(self.spent, self.budget) - self._bar.n)
+
+    def on_train_end(self, logs=None):
+        if self._bar is not None:
+            self._bar.close()

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from keras import layers
 
-from cnncourse.diagnose import MONITOR_CODES, Monitor, diagnose
+from cnncourse.diagnose import MONITOR_CODES, Monitor, _short_run_findings, diagnose
 
 
 def classifier(activation="relu", initializer="he_normal", n_conv=1, head=layers.GlobalAveragePooling2D):
@@ -218,3 +218,16 @@ def test_the_probes_that_train_find_labels_and_learning_rates(make_model, relabe
     report = diagnose(model, x, y, validation_data=(x_val, y_val), progress=False)
     assert report.codes[:1] == [code], report
     assert float(model.optimizer.learning_rate.numpy()) == rate_before
+
+
+@pytest.mark.parametrize("shuffled, code", [(False, "learning_rate_too_high"), (True, "labels_misaligned")])
+def test_a_short_run_that_learns_nothing_is_retried_at_the_suggested_rate(shuffled, code, pipeline):
+    """A copy that learns nothing at the learner's rate blames the rate only if a copy at the range test's
+    suggestion learns; otherwise the labels are to blame."""
+    x, y, x_val, y_val = pipeline
+    y = np.random.default_rng(0).permutation(y) if shuffled else y
+    keras.utils.set_random_seed(0)
+    model = with_rate(50.0, keras.optimizers.SGD)
+    findings = _short_run_findings(model, x, y, y, 10, (x_val, y_val), 64, 2, rate=50.0, suggestion=1e-2)
+    assert [f.code for f in findings] == [code]
+    assert ("lower_rate" in findings[0].evidence) == (code == "learning_rate_too_high")

@@ -275,3 +275,27 @@ def test_plot_train_val_draws_one_panel_per_run_and_names_a_missing_curve():
     assert list(fig.axes[1].lines[1].get_ydata()) == [0.45, 0.4]
     with pytest.raises(ValueError, match="'val_accuracy' in the history of \\['small'\\]"):
         plots.plot_train_val({"small": {"accuracy": [0.2]}})
+
+
+def test_plot_waterfall_draws_each_step_as_its_change_and_labels_the_gain():
+    steps = {"as posted": 0.17, "fix A": 0.17, "fix B": 0.45, "worse": 0.40}
+    fig = plots.plot_waterfall(steps, chance=1 / 6)
+    ax = fig.axes[0]
+    bars = ax.patches
+    assert [round(b.get_y(), 2) for b in bars] == [0, 0.17, 0.17, 0.45]  # each bar starts where the last ended
+    assert [round(b.get_height(), 2) for b in bars] == [0.17, 0, 0.28, -0.05]
+    assert [t.get_text() for t in ax.texts] == ["17%", "+0 pts", "+28 pts", "-5 pts"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == list(steps)
+    with pytest.raises(ValueError, match="finite accuracy"):
+        plots.plot_waterfall({"as posted": float("nan")})
+    with pytest.raises(TypeError, match="map each stage"):
+        plots.plot_waterfall([0.1, 0.2])
+
+
+def test_plot_accuracy_over_time_puts_each_epoch_at_its_training_seconds():
+    runs = {"tutorial": ([2.0, 4.0], [0.4, 0.5]), "course": ([3.0, 6.0, 9.0], [0.3, 0.5, 0.6])}
+    ax = plots.plot_accuracy_over_time(runs, at=5).axes[0]
+    assert list(ax.lines[1].get_xdata()) == [0, 3.0, 6.0, 9.0] and list(ax.lines[1].get_ydata())[1:] == [0.3, 0.5, 0.6]
+    assert ax.lines[-1].get_xdata()[0] == 5  # the moment marked
+    with pytest.raises(ValueError, match="2 times but 1 accuracies"):
+        plots.plot_accuracy_over_time({"x": ([1, 2], [0.3])})

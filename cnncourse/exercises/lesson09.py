@@ -102,7 +102,7 @@ def check_cause(answer: Any, mystery: Mystery) -> Verdict:
     return correct(f"Correct: {given}. {DIAGNOSE_CODES[given].capitalize()} explains it; now fix it (exercise 2).")
 
 
-def check_fix(answer: Any, mystery: Mystery, *, epochs: int = 3, min_accuracy: float = 0.4,
+def check_fix(answer: Any, mystery: Mystery, *, epochs: int = 3, min_accuracy: float = 1 / 3,
               seed: int = 0) -> Verdict:
     """Exercise 2: ``answer`` is a function that returns a fresh **compiled** model for ``mystery.x``.
     The check trains it as the learner compiled it (their loss, optimizer and learning rate) for ``epochs``
