@@ -121,8 +121,6 @@ def cases(data):
          standard(lambda: compiled(reference_cnn(), keras.optimizers.Adam(0.05)))),
         ("SGD, learning rate 5", "learning_rate_too_high",
          standard(lambda: compiled(plain_cnn(), keras.optimizers.SGD(5.0)), 300, 1)),
-        ("SGD 0.1 momentum 0.9, lesson 07 CNN", "learning_rate_too_high",
-         standard(lambda: compiled(plain_cnn(), keras.optimizers.SGD(0.1, momentum=0.9)), 500, 3)),
         ("Adam, learning rate 1e-6", "learning_rate_too_low",
          standard(lambda: compiled(reference_cnn(), keras.optimizers.Adam(1e-6)))),
         ("SGD, learning rate 1e-5", "learning_rate_too_low",
