@@ -258,3 +258,28 @@ def unanswered(*names: str, history: Sequence[str] | None = None) -> Verdict:
                      "with an error before it got there?", "Rerun that cell, fix the error it shows, then run "
                      "this check again.")
     return not_attempted(", ".join(names))
+
+
+def build_answer(answer: object, name: str, *, seed: int, example: str) -> tuple[object, Verdict | None]:
+    """Seed, then call ``answer``, a learner's function that builds a Keras model: ``(model, None)``, or
+    ``(None, verdict)`` saying what is wrong (not attempted, a model or something else instead of a function,
+    a function that raises or returns no model). ``example`` shows the expected shape of the answer."""
+    import keras  # here, so that the checks that need no model do not load Keras
+
+    if answer is None:
+        return None, not_attempted(name)
+    if isinstance(answer, keras.Model):
+        return None, wrong(f"`{name}` is a model; the check needs the function that builds one, so that it can "
+                           "train a fresh copy.", example)
+    if not callable(answer):
+        return None, wrong(f"`{name}` should be a function that builds a model, not a {type(answer).__name__}.",
+                           example)
+    keras.utils.set_random_seed(seed)
+    try:
+        model = answer()
+    except Exception as error:  # a learner's function can fail in any way; say how
+        return None, wrong(f"Calling `{name}()` failed: {type(error).__name__}: {error}")
+    if not isinstance(model, keras.Model):
+        return None, wrong(f"`{name}()` returned a {type(model).__name__}, not a Keras model.",
+                           "End the function with `return model`.")
+    return model, None

@@ -86,7 +86,7 @@ def test_the_broken_pipeline_itself_fails_with_the_fix_for_its_cause(colours):
 
 @pytest.mark.parametrize("answer, reason", [
     (sound(compile_it=False), "not compiled"),
-    (sound()(), "should be a function"),
+    (sound()(), "the function that builds one"),
     (lambda: 1 / 0, "ZeroDivisionError"),
     (lambda: "a model", "not a Keras model"),
     (sound(classes=10), "6 classes"),

@@ -7,7 +7,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from cnncourse.checks import Verdict, correct, not_attempted, wrong
+from cnncourse.checks import Verdict, build_answer, correct, not_attempted, wrong
 from cnncourse.depth import conv_layers
 from cnncourse.training import EpochProgress
 
@@ -26,22 +26,10 @@ def check_fixed_model(answer: Any, x: np.ndarray, y: np.ndarray, x_val: np.ndarr
     """Exercise 1: ``answer`` is a function that builds an (uncompiled) model with at least ``depth``
     ``Conv2D`` layers. The check builds it, trains it with Adam for ``epochs`` epochs and passes it when
     its best validation accuracy reaches ``min_accuracy``: what the model does, not how it is written."""
-    if answer is None:
-        return not_attempted("fixed_model")
-    if isinstance(answer, keras.Model):
-        return wrong("`fixed_model` is a model; the check needs the function that builds one, so that it can "
-                     "train a fresh copy.", "def fixed_model():\n    return deep_cnn(...)")
-    if not callable(answer):
-        return wrong(f"`fixed_model` should be a function that builds a model, not a {type(answer).__name__}.",
-                     "def fixed_model():\n    return deep_cnn(...)")
-    keras.utils.set_random_seed(seed)
-    try:
-        model = answer()
-    except Exception as error:  # a learner's function can fail in any way; say how
-        return wrong(f"Calling `fixed_model()` failed: {type(error).__name__}: {error}")
-    if not isinstance(model, keras.Model):
-        return wrong(f"`fixed_model()` returned a {type(model).__name__}, not a Keras model.",
-                     "End the function with `return` and the model.")
+    model, not_built = build_answer(answer, "fixed_model", seed=seed,
+                                    example="def fixed_model():\n    return deep_cnn(...)")
+    if not_built:
+        return not_built
     problem = _shape_problem(model, x)
     if problem:
         return wrong(problem)

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from cnncourse.checks import Verdict, correct, not_attempted, wrong
+from cnncourse.checks import Verdict, build_answer, correct, not_attempted, wrong
 from cnncourse.diagnose import DIAGNOSE_CODES
 from cnncourse.training import EpochProgress
 
@@ -107,20 +107,11 @@ def check_fix(answer: Any, mystery: Mystery, *, epochs: int = 3, min_accuracy: f
     """Exercise 2: ``answer`` is a function that returns a fresh **compiled** model for ``mystery.x``.
     The check trains it as the learner compiled it (their loss, optimizer and learning rate) for ``epochs``
     epochs and passes it when its best validation accuracy reaches ``min_accuracy``."""
-    if answer is None:
-        return not_attempted("fixed_model")
-    if isinstance(answer, keras.Model) or not callable(answer):
-        return wrong("`fixed_model` should be a function that builds and compiles a fresh model, so that the check "
-                     "can train it from the start.", "def fixed_model():\n    model = ...\n    model.compile(...)\n"
-                     "    return model")
-    keras.utils.set_random_seed(seed)
-    try:
-        model = answer()
-    except Exception as error:  # a learner's function can fail in any way; say how
-        return wrong(f"Calling `fixed_model()` failed: {type(error).__name__}: {error}")
-    if not isinstance(model, keras.Model):
-        return wrong(f"`fixed_model()` returned a {type(model).__name__}, not a Keras model.",
-                     "End the function with `return model`.")
+    model, not_built = build_answer(answer, "fixed_model", seed=seed,
+                                    example="def fixed_model():\n    model = ...\n    model.compile(...)\n"
+                                            "    return model")
+    if not_built:
+        return not_built
     if getattr(model, "optimizer", None) is None or getattr(model, "loss", None) is None:
         return wrong("The model is not compiled: the fix may be in the loss or the optimizer, so compile it "
                      "inside `fixed_model()`.", "model.compile(optimizer=..., loss=..., metrics=['accuracy'])")
