@@ -54,8 +54,9 @@ class TimeBudget(keras.callbacks.Callback):
 
     With ``peak_learning_rate``, also set the optimizer's learning rate before every batch from the
     share of the budget used: a linear warm-up over the first ``warmup`` of it, then a cosine down to
-    zero at the end. ``seconds`` records, per epoch, the training seconds spent by its end. With
-    ``progress`` (a name), a progress bar counts the seconds.
+    zero at the end. With ``progress`` (a name), a progress bar counts the seconds. After training,
+    ``clock.spent`` is the training time used and ``clock.seconds`` lists, per epoch, the training time
+    spent by that epoch's end (to plot accuracy against time).
     """
 
     def __init__(self, seconds: float, peak_learning_rate: float | None = None, warmup: float = 0.1,
