@@ -258,6 +258,14 @@ def _learning_rate_findings(model, x, y, batch_size, found: dict) -> list[Findin
     return []
 
 
+def _balanced_match(model, images, given) -> float:
+    """How often ``model`` predicts the ``given`` labels, balanced (the mean over classes of the share matched), so
+    that an imbalanced training set, whose majority classes a model favours, compares fairly with a balanced
+    validation set."""
+    predicted = np.argmax(_call_in_batches(model, images, 500), axis=1)
+    return float(np.mean([np.mean(predicted[given == c] == c) for c in np.unique(given)]))
+
+
 def _short_run_findings(model, x, y, labels, num_classes, validation_data, batch_size, epochs,
                         rate, suggestion=None) -> list[Finding]:
     """Train a copy briefly (at ``rate``, a learning rate that learns) on 80 % of the training images;
@@ -274,13 +282,7 @@ def _short_run_findings(model, x, y, labels, num_classes, validation_data, batch
     def matches(learning_rate):
         copy = _copy(model, learning_rate)
         copy.fit(x[fit_on], y[fit_on], epochs=epochs, batch_size=batch_size, verbose=0)
-
-        def matched(images, given):
-            # Balanced (the mean over classes of the share matched), so that an imbalanced training set, whose
-            # majority classes a model favours, compares fairly with a balanced validation set.
-            predicted = np.argmax(_call_in_batches(copy, images, 500), axis=1)
-            return float(np.mean([np.mean(predicted[given == c] == c) for c in np.unique(given)]))
-        return matched(x[held_out], labels[held_out]), matched(x_val, class_indices(y_val))
+        return _balanced_match(copy, x[held_out], labels[held_out]), _balanced_match(copy, x_val, class_indices(y_val))
 
     def at_chance(held, val):
         return held <= chance + CHANCE_MARGIN and val <= chance + CHANCE_MARGIN

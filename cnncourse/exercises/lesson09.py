@@ -41,15 +41,15 @@ MYSTERIES: dict[str, Callable[[int], tuple[keras.Model, keras.optimizers.Optimiz
     "learning_rate_too_low": lambda k: (_cnn(k), keras.optimizers.Adam(1e-6), SPARSE),
     "vanishing_gradients": lambda k: (_deep_sigmoid(k), keras.optimizers.Adam(1e-3), SPARSE),
 }
+RATE_HINT = ("Compile with a learning rate 3 to 10 times below the lowest point of a range test, "
+             "e.g. keras.optimizers.Adam(1e-3).")
 FIX_HINTS = {
     "unscaled_inputs": "Scale the pixels inside the model: put layers.Rescaling(1 / 255) right after the Input.",
     "loss_output_mismatch": "The output layer has no activation (logits) but the loss expects probabilities: "
                             "give the last Dense activation='softmax', or use "
                             "SparseCategoricalCrossentropy(from_logits=True).",
-    "learning_rate_too_high": "Compile with a learning rate 3 to 10 times below the lowest point of a range test, "
-                              "e.g. keras.optimizers.Adam(1e-3).",
-    "learning_rate_too_low": "Compile with a learning rate 3 to 10 times below the lowest point of a range test, "
-                             "e.g. keras.optimizers.Adam(1e-3).",
+    "learning_rate_too_high": RATE_HINT,
+    "learning_rate_too_low": RATE_HINT,
     "vanishing_gradients": "Use ReLU with He initialization (or batch normalization, or fewer sigmoid layers) "
                            "so that gradient reaches the first layers.",
 }
