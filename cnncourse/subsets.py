@@ -79,6 +79,23 @@ def long_tailed_counts(max_per_class: int, ratio: float, num_classes: int = 10) 
     return np.maximum(1, np.round(max_per_class * ratio ** -steps)).astype(int)
 
 
+def long_tailed_counts_for_total(total: int, ratio: float, num_classes: int = 10) -> np.ndarray:
+    """Images per class for the same exponential tail as :func:`long_tailed_counts`, scaled to add
+    up to exactly ``total``: compare imbalance ratios at one data-set size (as the rare classes
+    shrink, the common ones grow), so that a difference comes from the imbalance, not from more data."""
+    if ratio < 1:
+        raise ValueError(f"ratio is most/fewest images per class and must be >= 1, got {ratio}.")
+    shares = float(ratio) ** -(np.arange(num_classes) / (num_classes - 1))
+    exact = total * shares / shares.sum()
+    if total != round(total) or exact[-1] < 1:
+        raise ValueError(f"total must be a whole number large enough to leave the rarest class one image "
+                         f"(at least {int(np.ceil(shares.sum() / shares[-1]))} for ratio {ratio}), got {total!r}.")
+    counts = np.floor(exact).astype(int)
+    # Hand the images lost to rounding down to the classes that lost the most (largest remainder).
+    counts[np.argsort(counts - exact)[:int(total) - counts.sum()]] += 1
+    return counts
+
+
 def long_tailed(x: np.ndarray, y: np.ndarray, ratio: float, max_per_class: int | None = None,
                 seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """An imbalanced copy of ``(x, y)``: class 0 is the most common, the last class is

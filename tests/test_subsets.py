@@ -4,6 +4,7 @@ import pytest
 from cnncourse.subsets import (
     long_tailed,
     long_tailed_counts,
+    long_tailed_counts_for_total,
     oversample,
     pixel_space_smote,
     stratified_subset,
@@ -77,6 +78,23 @@ def test_long_tailed_counts_follow_an_exponential_profile():
     with pytest.raises(ValueError, match="ratio"):
         long_tailed_counts(100, ratio=0.5)
 
+
+
+@pytest.mark.parametrize("ratio", [1, 3, 10, 50])
+def test_long_tailed_counts_for_total_hold_the_size_fixed(ratio):
+    counts = long_tailed_counts_for_total(2800, ratio)
+    assert counts.sum() == 2800
+    assert counts[0] / counts[-1] == pytest.approx(ratio, rel=0.02)
+    assert (np.diff(counts) <= 0).all()
+    assert long_tailed_counts_for_total(2800, 50).tolist() == long_tailed_counts(1000, 50).tolist()
+    assert long_tailed_counts_for_total(2799, 1).tolist() == [280] * 9 + [279]
+
+
+def test_long_tailed_counts_for_total_needs_one_image_in_the_rarest_class():
+    with pytest.raises(ValueError, match="at least 140"):
+        long_tailed_counts_for_total(100, ratio=50)
+    with pytest.raises(ValueError, match="ratio"):
+        long_tailed_counts_for_total(100, ratio=0.5)
 
 def test_long_tailed_subset_has_the_profile(toy):
     x, y = toy
