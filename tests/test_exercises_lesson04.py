@@ -31,36 +31,51 @@ def test_pick_accepts_about_ten_times_below_the_lowest_point(rate, passed, says)
     assert lesson04.check_pick(None, CURVE).status == "not attempted"
 
 
-def result(loss, val_accuracy=0.4):
-    history = {"loss": loss, "val_loss": loss, "accuracy": [0.1] * len(loss),
-               "val_accuracy": [val_accuracy] * len(loss)}
-    return TrainingResult(name="r", history=history, seconds=1.0, model=None)
+def compiled_with(optimizer, val_accuracy=0.45, loss=(1.9, 1.5)):
+    """A run whose model was compiled with ``optimizer``, as fit(..., optimizer=...) makes."""
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+    model.compile(optimizer=optimizer, loss="mse")
+    return TrainingResult(name="r", history={"val_accuracy": [val_accuracy], "accuracy": [0.5], "loss": list(loss),
+                                             "val_loss": [1.0]}, seconds=1.0, model=model)
 
 
-def test_mystery_curves_draw_three_unlabelled_runs():
-    runs = {1e-5: result([2.3, 2.29]), 1e-3: result([2.2, 1.8]), 1e-1: result([300.0, 2.31])}
-    titles = [ax.get_title() for ax in lesson04.show_mystery_curves(runs).axes]
-    assert [t.split(":")[0] for t in titles] == ["run A", "run B", "run C"]
-    assert not any("e-" in t for t in titles), "the curves must not give their learning rate away"
+ADAM_RATE = 1e-3
 
 
-def test_diagnosis():
-    right = {letter: truth for letter, (_, truth) in lesson04.MYSTERY.items()}
-    assert lesson04.check_diagnosis(right).passed
-    assert lesson04.check_diagnosis({k: v.upper() + " " for k, v in right.items()}).passed
-    swapped = dict(right, B=right["C"], C=right["B"])
-    assert "Run B is not" in lesson04.check_diagnosis(swapped).message
-    assert "keys" in lesson04.check_diagnosis({"A": "good"}).message
-    assert "one of" in lesson04.check_diagnosis(dict(right, A="fine")).message
-    assert lesson04.check_diagnosis(None).status == "not attempted"
+def check_sgd(run):
+    return lesson04.check_sgd_run(run, target=0.3, adam_rate=ADAM_RATE)
+
+
+@pytest.mark.parametrize("rate", [1e-2, 3e-2])
+def test_sgd_run_passes_momentum_sgd_that_reaches_the_target(rate):
+    verdict = check_sgd(compiled_with(keras.optimizers.SGD(rate, momentum=0.9), val_accuracy=0.36))
+    assert verdict.passed and "times Adam's" in verdict.message, verdict
+
+
+@pytest.mark.parametrize("run, says", [
+    (compiled_with(keras.optimizers.SGD(1e-3, momentum=0.9), 0.22, (2.2, 1.9)), "Adam's range"),
+    (compiled_with(keras.optimizers.SGD(3e-4, momentum=0.9), 0.15, (2.3, 2.29)), "Adam's range"),
+    (compiled_with(keras.optimizers.SGD(0.3, momentum=0.9), 0.10, (40.0, 2.303)), "Too high"),
+    (compiled_with(keras.optimizers.SGD(0.1, momentum=0.9), 0.10, (float("nan"), float("nan"))), "Too high"),
+    (compiled_with(keras.optimizers.SGD(5e-3, momentum=0.9), 0.27, (2.1, 1.8)), "below the target"),
+    (compiled_with(keras.optimizers.SGD(1e-2), 0.36), "momentum 0"),  # plain SGD
+    (compiled_with(keras.optimizers.Adam(1e-3), 0.45), "trained with Adam"),
+    (compiled_with(keras.optimizers.SGD(keras.optimizers.schedules.ExponentialDecay(1e-2, 10, 0.5),
+                                        momentum=0.9), 0.36), "schedule"),
+    ("my run", "what fit() returns"),
+])
+def test_sgd_run_wrong_answers_fail_with_a_reason(run, says):
+    verdict = check_sgd(run)
+    assert not verdict.passed and says in str(verdict), verdict
+
+
+def test_sgd_run_not_attempted():
+    assert check_sgd(None).status == "not attempted"
 
 
 def trained_with(learning_rate, val_accuracy=0.45):
-    """A run whose model was compiled with Adam(learning_rate), as fit(..., optimizer=Adam(schedule)) makes."""
-    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse")
-    return TrainingResult(name="r", history={"val_accuracy": [val_accuracy], "accuracy": [0.5], "loss": [1.0],
-                                             "val_loss": [1.0]}, seconds=1.0, model=model)
+    """A run compiled with Adam(learning_rate), as fit(..., optimizer=Adam(schedule)) makes."""
+    return compiled_with(keras.optimizers.Adam(learning_rate), val_accuracy)
 
 
 def step(boundary=60):

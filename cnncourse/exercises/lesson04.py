@@ -1,23 +1,16 @@
 """Checks for lesson 04, "A bad learning rate"."""
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import keras
 import numpy as np
-from matplotlib.figure import Figure
 
 from cnncourse.checks import Verdict, correct, is_single_number, not_attempted, wrong
-from cnncourse.plots import new_figure
 from cnncourse.training import TrainingResult
 
 if TYPE_CHECKING:
     from cnncourse.lr_range import RangeTestResult
-
-# Exercise 2's curves: which learning rate hides behind each letter.
-MYSTERY = {"A": (1e-3, "good"), "B": (1e-1, "too high"), "C": (1e-5, "too low")}
-DIAGNOSES = ("too high", "too low", "good")
 
 
 def check_pick(my_lr: Any, result: RangeTestResult) -> Verdict:
@@ -40,40 +33,49 @@ def check_pick(my_lr: Any, result: RangeTestResult) -> Verdict:
                    "on the falling part of the curve: fast, with room before the cliff.")
 
 
-def show_mystery_curves(runs: Mapping[float, TrainingResult]) -> Figure:
-    """Exercise 2: the training loss of three of ``runs`` (learning rate -> TrainingResult),
-    labelled A, B and C without their learning rates."""
-    fig, axes = new_figure(1, len(MYSTERY), figsize=(12, 3))
-    for ax, (letter, (rate, _)) in zip(axes, MYSTERY.items()):
-        loss = runs[rate].history["loss"]
-        ax.plot(np.arange(1, len(loss) + 1), loss, "o-")
-        ax.set_ylim(bottom=0)  # from 0, so that a tiny change looks tiny
-        ax.set(title=f"run {letter}: training loss", xlabel="epoch")
-        ax.xaxis.get_major_locator().set_params(integer=True)
-        ax.grid(alpha=0.3, which="both")
-    return fig
+def _optimizer_config(run: TrainingResult) -> tuple[str, dict]:
+    optimizer = getattr(run.model, "optimizer", None)
+    return (type(optimizer).__name__, optimizer.get_config()) if optimizer is not None else ("none", {})
 
 
-def check_diagnosis(diagnosis: Any) -> Verdict:
-    """Exercise 2: ``{"A": ..., "B": ..., "C": ...}`` with each value one of DIAGNOSES."""
-    if diagnosis is None:
-        return not_attempted("diagnosis")
-    if not isinstance(diagnosis, dict) or sorted(diagnosis) != sorted(MYSTERY):
-        return wrong(f"`diagnosis` should be a dict with the keys {sorted(MYSTERY)}, got {diagnosis!r}.",
-                     'e.g. {"A": "too low", "B": "good", "C": "too high"}')
-    answers = {letter: str(value).strip().lower() for letter, value in diagnosis.items()}
-    unknown = [value for value in answers.values() if value not in DIAGNOSES]
-    if unknown:
-        return wrong(f"Each value should be one of {DIAGNOSES}, got {unknown[0]!r}.")
-    why = {"good": "its loss falls steadily, epoch after epoch",
-           "too high": "its first epoch's loss is huge (the updates threw the weights far away), then it sits "
-                       "at 2.30 = ln(10): the network is dead and answers the same for every image",
-           "too low": "it starts at 2.30 like every fresh model and hardly moves: the steps are too small"}
-    for letter, (_, truth) in MYSTERY.items():
-        if answers[letter] != truth:
-            return wrong(f"Run {letter} is not {answers[letter]!r}.", f"Look at its first points: {why[truth]}.")
-    return correct("Correct: " + "; ".join(f"{letter} is {truth} ({why[truth]})"
-                                           for letter, (_, truth) in MYSTERY.items()) + ".")
+def check_sgd_run(run: Any, target: float, adam_rate: float) -> Verdict:
+    """Exercise 2: a run trained with ``SGD(momentum=0.9)`` at a constant rate the learner chose,
+    reaching ``target``. ``adam_rate`` is the rate the lesson trained Adam with: copying it is the
+    mistake the exercise is about."""
+    if run is None:
+        return not_attempted("sgd_run")
+    if not isinstance(run, TrainingResult):
+        return wrong(f"`sgd_run` should be what fit() returns, not a {type(run).__name__}.",
+                     "sgd_run = fit('SGD', optimizer=keras.optimizers.SGD(my_sgd_lr, momentum=0.9))")
+    name, config = _optimizer_config(run)
+    if name != "SGD" or abs(float(config.get("momentum", 0.0)) - 0.9) > 1e-6:
+        used = f"{name} with momentum {config.get('momentum', 0.0):g}" if name == "SGD" else name
+        return wrong(f"`sgd_run` was trained with {used}: this exercise is about SGD with momentum 0.9.",
+                     "fit('SGD', optimizer=keras.optimizers.SGD(my_sgd_lr, momentum=0.9))")
+    rate = config.get("learning_rate")
+    if not is_single_number(rate):
+        return wrong("`sgd_run`'s learning rate is a schedule: choose one constant rate for this exercise.")
+    rate, losses = float(rate), np.asarray(run.history.get("loss", [np.nan]), dtype=float)
+    if run.val_accuracy >= target:
+        return correct(f"Correct: SGD with momentum at {rate:.1e} ({rate / adam_rate:.0f} times Adam's "
+                       f"{adam_rate:.1e}) reaches {run.val_accuracy:.3f} (target {target:.2f}). A learning rate "
+                       "belongs to its optimizer: change the optimizer, and redo the range test.")
+    stuck = not np.all(np.isfinite(losses)) or losses[0] > 2 * np.log(10) or losses[-1] > 0.98 * np.log(10)
+    if stuck and rate > 3 * adam_rate:
+        return wrong(f"At {rate:.1e} the run blew up or never left chance (training loss {losses[0]:.3g} in "
+                     f"the first epoch, {losses[-1]:.3g} in the last; validation {run.val_accuracy:.3f}).",
+                     "Too high. Momentum 0.9 adds up about 1 / (1 - 0.9) = 10 past steps, so plain SGD's range "
+                     "does not apply either: run lr_range_test with optimizer=keras.optimizers.SGD(momentum=0.9) "
+                     "and pick 3 to 10 times below its lowest point.")
+    if rate <= 3 * adam_rate:
+        return wrong(f"{rate:.1e} is Adam's range, and SGD at {rate:.1e} reaches only {run.val_accuracy:.3f} "
+                     f"(target {target:.2f}): the loss fell from {losses[0]:.2f} to just {losses[-1]:.2f}.",
+                     "Adam divides each step by the gradients' typical size; SGD does not, so its useful rates "
+                     "lie elsewhere. Run the range test with this optimizer "
+                     "(optimizer=keras.optimizers.SGD(momentum=0.9)) and read its curve.")
+    return wrong(f"SGD with momentum at {rate:.1e} reaches {run.val_accuracy:.3f}, below the target {target:.2f} "
+                 f"(training loss {losses[0]:.2f} -> {losses[-1]:.2f}).",
+                 "Read the range test of SGD(momentum=0.9): train 3 to 10 times below its lowest point.")
 
 
 def _rates(schedule: keras.optimizers.schedules.LearningRateSchedule, total_steps: int) -> np.ndarray:
@@ -82,8 +84,7 @@ def _rates(schedule: keras.optimizers.schedules.LearningRateSchedule, total_step
 
 def _schedule_used(run: TrainingResult) -> keras.optimizers.schedules.LearningRateSchedule | None:
     """The learning-rate schedule the run's optimizer was built with, or None for a constant rate."""
-    optimizer = getattr(run.model, "optimizer", None)
-    rate = optimizer.get_config().get("learning_rate") if optimizer is not None else None
+    rate = _optimizer_config(run)[1].get("learning_rate")
     return keras.optimizers.schedules.deserialize(rate) if isinstance(rate, dict) else None
 
 
