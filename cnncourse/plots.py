@@ -542,3 +542,98 @@ def plot_accuracy_over_time(runs: Mapping[str, tuple[Sequence[float], Sequence[f
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
     return ax.figure
+
+
+def plot_confidence_threshold(y_true: np.ndarray, probabilities: np.ndarray, threshold: float,
+                              title: str | None = None) -> Figure:
+    """A classifier that answers only where its top class has probability ``threshold`` or more, and
+    abstains elsewhere. Left: how sure the model was on the images it got right and wrong, the abstained
+    ones shaded. Right: accuracy on the answered images against the share it answers for, every threshold
+    on one curve, this one marked. Computed from ``probabilities`` (one row of class probabilities per
+    image, ``model.predict(x)``), so it takes well under a second."""
+    probabilities, y_true = np.asarray(probabilities), np.asarray(y_true)
+    if probabilities.ndim != 2 or len(probabilities) != len(y_true) or len(y_true) == 0:
+        raise ValueError(f"need one row of class probabilities per label: got probabilities of shape "
+                         f"{probabilities.shape} for {len(y_true)} labels (use model.predict(x), not the classes).")
+    confidence = probabilities.max(axis=1)
+    right = probabilities.argmax(axis=1) == y_true
+    answered = confidence >= threshold
+    share, accuracy = answered.mean(), right[answered].mean() if answered.any() else np.nan
+    fig, (left, right_ax) = new_figure(1, 2, figsize=(11, 3.8))
+    bins = np.linspace(1 / probabilities.shape[1], 1, 19)
+    left.hist([confidence[right], confidence[~right]], bins=bins, stacked=True, color=["tab:green", "tab:red"],
+              label=["right", "wrong"])
+    left.axvspan(0, threshold, color="0.5", alpha=0.2, label="abstains")
+    left.axvline(threshold, color="0.2", linewidth=1)
+    left.set(xlim=(0, 1), xlabel="probability of the predicted class", ylabel="images",
+             title="how sure it was")
+    left.legend(fontsize="small", loc="upper left")
+    # Every threshold at once: answer for the k most confident images, k = 1 ... all.
+    order = np.argsort(-confidence, kind="stable")
+    counts = np.unique(np.linspace(1, len(order), 400).astype(int))  # 400 points draw the curve as well as all
+    right_ax.plot(counts / len(order), np.cumsum(right[order])[counts - 1] / counts, color="C0")
+    right_ax.axhline(right.mean(), color="0.4", linestyle=":", label=f"answering for all: {right.mean():.0%}")
+    if answered.any():
+        right_ax.plot(share, accuracy, "o", color="0.1", label=f"threshold {threshold:g}")
+    right_ax.set(xlim=(0, 1.02), ylim=(0, 1.02), xlabel="share of images answered",
+                 ylabel="accuracy on the answered images", title="the trade-off")
+    right_ax.grid(alpha=0.3)
+    right_ax.legend(fontsize="small", loc="lower left")
+    share_text = f"{share:.{0 if share >= 0.1 else 1}%}"
+    fig.suptitle(title or (f"threshold {threshold:g}: answers for {share_text} of the images, right on "
+                           f"{accuracy:.0%} of those" if answered.any() else
+                           f"threshold {threshold:g}: answers for none of the images"))
+    return fig
+
+
+def plot_learning_curve_fit(sizes: Sequence[int] | np.ndarray, accuracies: Sequence[float] | np.ndarray, at: float,
+                            val_size: int, upto: float | None = None, ax: Axes | None = None,
+                            title: str | None = None) -> Figure:
+    """Measured accuracy per training-set size (images per class), the straight line fitted through it
+    against log(size), and what the line reads at ``at`` images per class. Every point carries the 95 %
+    interval of an accuracy measured on ``val_size`` images (±1.96·√(p(1−p)/n)). Outside the measured
+    sizes the line is dashed and the title says the reading is an extrapolation. ``upto`` fixes the
+    right end of the axis (e.g. the slider's largest size), so that the view stays still."""
+    sizes, accuracies = np.asarray(sizes, dtype=float), np.asarray(accuracies, dtype=float)
+    if sizes.ndim != 1 or sizes.shape != accuracies.shape or len(sizes) < 2 or np.any(sizes <= 0):
+        raise ValueError(f"need two or more positive sizes with one accuracy each, got sizes {sizes.tolist()} and "
+                         f"accuracies {accuracies.tolist()}.")
+    if at <= 0:
+        raise ValueError(f"at must be a positive number of images per class, got {at!r}.")
+    slope, intercept = np.polyfit(np.log2(sizes), accuracies, 1)
+    predicted = float(slope * np.log2(at) + intercept)
+
+    def margin(p):
+        return 1.96 * np.sqrt(np.clip(p, 0, 1) * (1 - np.clip(p, 0, 1)) / val_size)
+
+    ax = _new_axes(ax, (7.5, 4.2))
+    low, high = sizes.min(), sizes.max()
+    right_end = max(high, at, upto or 0)
+    left_end = min(low, at)
+    inside = np.geomspace(low, high, 50)
+    ax.plot(inside, slope * np.log2(inside) + intercept, color="C1",
+            label=f"fitted line: {100 * slope:+.1f} points per doubling")
+    for a, b in ((left_end, low), (high, right_end)):
+        if b > a:
+            outside = np.geomspace(a, b, 50)
+            ax.plot(outside, slope * np.log2(outside) + intercept, color="C1", linestyle="--")
+    ax.errorbar(sizes, accuracies, yerr=margin(accuracies), fmt="o", color="C1", capsize=3,
+                label=f"measured (±95 % on {val_size:,} images)")
+    extrapolated = not low <= at <= high
+    ax.errorbar([at], [predicted], yerr=[margin(predicted)], fmt="*", markersize=12, color="C3", capsize=3,
+                label=f"line at {at:g} per class: {predicted:.0%} ± {margin(predicted):.0%}")
+    if extrapolated:
+        ax.axvspan(high if at > high else left_end / 1.2, right_end * 1.2 if at > high else low, color="C3",
+                   alpha=0.06, label="beyond the measured sizes")
+    ax.set_xscale("log", base=2)
+    ticks = sorted({*sizes.tolist(), float(at)})
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks], fontsize="small")
+    ax.minorticks_off()
+    ax.set(xlim=(left_end / 1.2, right_end * 1.2), ylim=(0, 1), xlabel="training images per class (log scale)",
+           ylabel="validation accuracy")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small", loc="upper left")
+    how = (f"EXTRAPOLATED {abs(np.log2(at / (high if at > high else low))):.1f} doublings beyond the data: real "
+           "curves bend and flatten") if extrapolated else "between measured sizes"
+    ax.set_title(title or f"at {at:g} images per class the line reads {predicted:.1%}\n{how}", fontsize="medium")
+    return ax.figure

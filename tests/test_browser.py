@@ -222,7 +222,7 @@ def test_lesson_runs_in_jupyterlab_with_figures_and_a_responsive_widget(jupyter_
         widget = page.locator(".jp-NotebookPanel .widget-vbox", has=page.locator(".widget-slider")).first
         readout = widget.locator(".widget-readout")
         before_value, before_image = readout.text_content().strip(), _widget_output_image(widget)
-        assert before_value == "airplane", before_value
+        assert before_value == "0.5", before_value  # the confidence threshold the slider starts at
         widget.scroll_into_view_if_needed()
         _screenshot(page, "2-ran-all.png")
 
@@ -231,7 +231,7 @@ def test_lesson_runs_in_jupyterlab_with_figures_and_a_responsive_widget(jupyter_
         handle.press("ArrowRight")
         page.wait_for_function("([el, v]) => el.textContent.trim() !== v", arg=[readout.element_handle(), before_value],
                                timeout=WIDGET_UPDATE_S * 1000)
-        assert readout.text_content().strip() == "automobile"
+        assert readout.text_content().strip() == "0.55"
         deadline = time.monotonic() + WIDGET_UPDATE_S
         while _widget_output_image(widget) == before_image:
             assert time.monotonic() < deadline, "moving the slider did not redraw the widget's figure"

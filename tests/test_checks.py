@@ -120,15 +120,12 @@ class TestLesson01:
         x = rng.integers(0, 256, size=(100, 32, 32, 3), dtype=np.uint8)
         return x, np.repeat(np.arange(10), 10)
 
-    def test_extrapolation_on_a_log_scale(self):
+    def test_more_data_decision_reads_the_line_with_its_noise(self):
         from cnncourse.exercises import lesson01
-        sizes, accs = np.array([25, 50, 100, 200]), np.array([0.30, 0.35, 0.40, 0.45])
-        assert lesson01.check_extrapolation(0.50, sizes, accs, 400).passed
-        assert lesson01.check_extrapolation(0.515, sizes, accs, 400).passed  # within 0.02
-        linear = np.polyval(np.polyfit(sizes, accs, 1), 400)
-        assert "size itself" in lesson01.check_extrapolation(linear, sizes, accs, 400).message
-        assert "fraction" in lesson01.check_extrapolation(50.0, sizes, accs, 400).message
-        assert lesson01.check_extrapolation(None, sizes, accs, 400).status == "not attempted"
+        sizes, accs = np.array([25, 50, 100, 200]), np.array([0.30, 0.35, 0.40, 0.45])  # 0.50 at 400
+        assert lesson01.check_more_data_decision("can't tell", "no", sizes, accs).passed
+        assert "noise" in lesson01.check_more_data_decision("no", "no", sizes, accs).message
+        assert lesson01.check_more_data_decision(None, None, sizes, accs).status == "not attempted"
 
     def test_augmentation_pipeline(self, train_set):
         import keras

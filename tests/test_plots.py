@@ -299,3 +299,37 @@ def test_plot_accuracy_over_time_puts_each_epoch_at_its_training_seconds():
     assert ax.lines[-1].get_xdata()[0] == 5  # the moment marked
     with pytest.raises(ValueError, match="2 times but 1 accuracies"):
         plots.plot_accuracy_over_time({"x": ([1, 2], [0.3])})
+
+
+def test_plot_confidence_threshold_computes_the_share_answered_and_its_accuracy():
+    # Four images: sure and right, sure and wrong, unsure and right, unsure and wrong.
+    probabilities = np.array([[0.95, 0.05], [0.05, 0.95], [0.6, 0.4], [0.4, 0.6]])
+    y_true = np.array([0, 0, 0, 0])
+    fig = plots.plot_confidence_threshold(y_true, probabilities, threshold=0.9)
+    assert "answers for 50% of the images, right on 50% of those" in fig._suptitle.get_text()
+    left, right = fig.axes
+    curve, marker = right.lines[0], right.lines[-1]
+    assert list(curve.get_xdata()) == [0.25, 0.5, 0.75, 1.0]  # most confident first: 0.95, 0.95, 0.6, 0.6
+    assert curve.get_ydata()[-1] == 0.5 and list(marker.get_xdata()) == [0.5] and list(marker.get_ydata()) == [0.5]
+    assert sum(patch.get_height() for patch in left.patches[:-1]) == 4  # every image in the histogram (+ shading)
+    none = plots.plot_confidence_threshold(y_true, probabilities, threshold=0.99)
+    assert "answers for none" in none._suptitle.get_text()
+    with pytest.raises(ValueError, match="one row of class probabilities"):
+        plots.plot_confidence_threshold(y_true, probabilities.argmax(axis=1), threshold=0.5)
+
+
+def test_plot_learning_curve_fit_reads_the_log_line_and_says_when_it_extrapolates():
+    sizes, accuracies = [25, 50, 100, 200], [0.30, 0.35, 0.40, 0.45]  # +5 points per doubling
+    fig = plots.plot_learning_curve_fit(sizes, accuracies, at=400, val_size=1000)
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log" and "reads 50.0%" in ax.get_title()
+    assert "EXTRAPOLATED 1.0 doublings" in ax.get_title()
+    assert "+5.0 points per doubling" in ax.get_legend_handles_labels()[1][0]
+    assert any("50% ± 3%" in label for label in ax.get_legend_handles_labels()[1])
+    inside = plots.plot_learning_curve_fit(sizes, accuracies, at=70, val_size=1000).axes[0]
+    assert "between measured sizes" in inside.get_title()
+    own, axes = plt.subplots(1, 2)
+    assert plots.plot_learning_curve_fit(sizes, accuracies, at=800, val_size=1000, upto=4900, ax=axes[1]) is own
+    assert axes[1].get_xlim()[1] >= 4900
+    with pytest.raises(ValueError, match="two or more positive sizes"):
+        plots.plot_learning_curve_fit([200], [0.45], at=400, val_size=1000)
