@@ -350,23 +350,33 @@ def plot_histograms(arrays: Mapping[str, np.ndarray], bins: int = 60, title: str
 
 
 def plot_lr_range(result: RangeTestResult, marks: Mapping[str, float] | None = None, suggest: bool = True,
-                  ax: Axes | None = None, title: str = "learning-rate range test") -> Figure:
+                  ax: Axes | None = None, title: str = "learning-rate range test", label: str | None = None,
+                  color: str = "C0") -> Figure:
     """Loss against learning rate (log axis) from ``lr_range.lr_range_test``: each batch faintly,
     the smoothed curve boldly, the suggested rate dashed (unless ``suggest=False``), and ``marks``
-    (a label mapped to a learning rate, e.g. your runs' rates) as dotted lines."""
+    (a label mapped to a learning rate, e.g. your runs' rates) as dotted lines.
+
+    To compare tests (e.g. two optimizers) on one plot, pass the first call's axes as ``ax`` to the
+    next, each with its own ``label`` and ``color``: the vertical range then covers every curve."""
     if not hasattr(result, "smoothed"):
         raise TypeError(f"expected what lr_range_test() returns, got {type(result).__name__}.")
+    earlier = ax.get_ylim() if ax is not None and ax.lines else None
     ax = _new_axes(ax, (7, 4))
     smooth = result.smoothed()
-    ax.plot(result.learning_rates, result.losses, color="C0", alpha=0.25, linewidth=1, label="loss of each batch")
-    ax.plot(result.learning_rates, smooth, color="C0", linewidth=2, label="smoothed")
+    ax.plot(result.learning_rates, result.losses, color=color, alpha=0.25, linewidth=1,
+            label=None if label else "loss of each batch")
+    ax.plot(result.learning_rates, smooth, color=color, linewidth=2, label=label or "smoothed")
     if suggest:
-        ax.axvline(result.suggestion(), color="C2", linestyle="--", label=f"suggested: {result.suggestion():.1e}")
-    for i, (label, rate) in enumerate((marks or {}).items()):
-        ax.axvline(rate, color=f"C{(i + 3) % 10}", linestyle=":", linewidth=2, label=label)
+        ax.axvline(result.suggestion(), color="C2" if label is None else color, linestyle="--",
+                   label=f"{label + ', ' if label else ''}suggested: {result.suggestion():.1e}")
+    for i, (mark, rate) in enumerate((marks or {}).items()):
+        ax.axvline(rate, color=f"C{(i + 3) % 10}", linestyle=":", linewidth=2, label=mark)
     finite = smooth[np.isfinite(smooth)]
     if finite.size:  # the last steps shoot up: keep the interesting part in view
-        ax.set_ylim(finite.min() * 0.95, max(min(finite.max(), finite[0] * 1.25), finite[0] * 1.02))
+        low, high = finite.min() * 0.95, max(min(finite.max(), finite[0] * 1.25), finite[0] * 1.02)
+        if earlier is not None:
+            low, high = min(low, earlier[0]), max(high, earlier[1])
+        ax.set_ylim(low, high)
     ax.set_xscale("log")
     ax.set(xlabel="learning rate (log scale)", ylabel="training loss", title=title)
     ax.grid(alpha=0.3)

@@ -203,6 +203,19 @@ def test_plot_lr_range_marks_the_suggestion_and_the_given_rates():
         plots.plot_lr_range([1, 2, 3])
 
 
+def test_plot_lr_range_overlays_two_tests_on_one_axes():
+    from cnncourse.lr_range import RangeTestResult
+    rates = np.geomspace(1e-5, 1, 6)
+    adam = RangeTestResult(rates, np.array([2.3, 2.0, 1.6, 3.0, 50.0, 90.0]))
+    sgd = RangeTestResult(rates, np.array([2.3, 2.3, 2.3, 2.2, 1.2, 40.0]))
+    ax = plots.plot_lr_range(adam, label="Adam").axes[0]
+    plots.plot_lr_range(sgd, ax=ax, label="SGD", color="C1", title="two optimizers")
+    labels = ax.get_legend_handles_labels()[1]
+    assert {"Adam", "SGD"} <= set(labels) and any(label.startswith("SGD, suggested") for label in labels)
+    assert ax.get_ylim()[0] <= sgd.smoothed().min(), "the second curve's low point must stay in view"
+    assert ax.get_ylim()[1] >= 2.3 and ax.get_title() == "two optimizers"
+
+
 def test_show_image_rows_draws_one_row_per_name():
     images = np.zeros((3, 4, 4, 3), dtype=np.uint8)
     fig = plots.show_image_rows({"a": images, "b": images[:2]}, title="t")
