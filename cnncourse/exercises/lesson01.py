@@ -170,15 +170,16 @@ def _spot_centres(images: np.ndarray) -> np.ndarray:
 MAX_SHIFT = 0.15  # of the image size: the exercise asks for 10 %; 4 pixels (12.5 %) is CIFAR's classic crop
 
 
-def check_augmentation(augment: Any, sample_images: np.ndarray) -> Verdict:
-    """Exercise 3: an augmentation pipeline that flips images left-right at random and shifts them by up
-    to about 10 %, judged by what it does to images."""
+def check_sign_augmentation(augment: Any, sample_images: np.ndarray) -> Verdict:
+    """Exercise 3: augmentation for photos of road signs ("turn left", "turn right", ...): it must move
+    images a little and never mirror them, since a mirror turns "left" into "right". Judged by what it
+    does to images."""
     if augment is None:
         return unanswered("augment")
     if not isinstance(augment, keras.layers.Layer):
         return wrong(f"`augment` should be a Keras layer or keras.Sequential of layers, "
                      f"not a {type(augment).__name__}.",
-                     "keras.Sequential([keras.layers.RandomFlip(...), keras.layers.RandomTranslation(...)])")
+                     "keras.Sequential([keras.layers.RandomTranslation(...), ...])")
     batch = np.asarray(sample_images, dtype="float32")
     probes = np.repeat(_probe()[None], 16, axis=0)
     try:
@@ -205,18 +206,19 @@ def check_augmentation(augment: Any, sample_images: np.ndarray) -> Verdict:
         return wrong(f"It shifts images too far: some {far}, more than {100 * MAX_SHIFT:.0f} % of their size.",
                      "Shift by up to 10 %: RandomTranslation(0.1, 0.1) (its factors are fractions of the size).")
     if (red[:, 0] > green[:, 0]).any():
-        return wrong("It turns images upside down.",
-                     "Cars, ships and horses are never upside down in CIFAR-10: flip horizontally only.")
-    flipped = red[:, 1] > green[:, 1]
-    if not flipped.any():
-        return wrong("It never flips an image left-right.", "Add keras.layers.RandomFlip('horizontal').")
-    if flipped.all():
-        return wrong("It flips every image: the model then sees only mirror images, never both.",
-                     "keras.layers.RandomFlip('horizontal') flips each image with probability 1/2.")
+        return wrong("It turns images upside down: signs are photographed upright, and an upside-down arrow "
+                     "means something else.", "Leave out vertical flips and large rotations.")
+    if (red[:, 1] > green[:, 1]).any():
+        return wrong("It mirrors images left-right: a 'turn left' sign becomes a 'turn right' sign, and keeps "
+                     "its old label. The model is taught the wrong answer on purpose.",
+                     "Leave RandomFlip out. A flip was right for CIFAR-10's photos, where a mirrored car is "
+                     "still a car; whether a transformation is safe depends on what the label means.")
     if not (shift >= 1).any():
         return wrong("Nothing moves the image: no image is shifted by even one pixel.",
-                     "Add keras.layers.RandomTranslation(0.1, 0.1). (RandomCrop to the image's own size "
+                     "Signs appear anywhere in a frame: add keras.layers.RandomTranslation(0.1, 0.1). "
+                     "(RandomCrop to the image's own size "
                      "has nothing to cut away, and a zoom keeps the centre in place.)")
     if np.allclose(out, batch):
         return wrong("The images come out unchanged.", "Check the layers' factors are above 0.")
-    return correct("Correct: each epoch now sees a slightly different version of every image.")
+    return correct("Correct: every image moves a little and none is mirrored, so every label stays true. "
+                   "Each epoch now sees a slightly different version of every sign.")
