@@ -155,58 +155,6 @@ def test_check_choice():
     assert check_choice(None, "B", **kwargs).status == "not attempted"
 
 
-@pytest.fixture(scope="module")
-def images():
-    return np.random.default_rng(0).integers(0, 256, size=(64, 32, 32, 3), dtype=np.uint8)
-
-
-class TestLesson03:
-
-    def test_channel_stats(self, images):
-        from cnncourse.exercises import lesson03
-        x = images.astype("float64")
-        mean, std = x.mean(axis=(0, 1, 2)), x.std(axis=(0, 1, 2))
-        assert lesson03.check_channel_stats(mean, std, images).passed
-        assert "0-1 scale" in lesson03.check_channel_stats(mean / 255, std, images).message
-        assert "axis=(0, 1, 2)" in lesson03.check_channel_stats(x.mean(axis=0), std, images).hint
-        assert "single number" in lesson03.check_channel_stats(x.mean(), std, images).message
-        assert lesson03.check_channel_stats(mean + 0.3, std - 0.3, images).passed  # float32 rounding
-        assert lesson03.check_channel_stats(mean, std + 3, images).status == "wrong"
-        dim_red = images.copy()
-        dim_red[..., 0] //= 4  # channels with clearly different spreads
-        pooled = np.full(3, dim_red.std())  # one std over all channels instead of one per channel
-        assert lesson03.check_channel_stats(dim_red.mean(axis=(0, 1, 2)), pooled, dim_red).status == "wrong"
-        assert lesson03.check_channel_stats(mean, None, images).status == "not attempted"
-
-    def test_self_normalizing_model(self, images):
-        import keras
-
-        from cnncourse.exercises import lesson03
-        from cnncourse.models import reference_cnn
-
-        def normalizer():
-            layer = keras.layers.Normalization()
-            layer.adapt(images.astype("float32"))
-            return layer
-
-        good = reference_cnn(width=4, scale_inputs=False, preprocessing=[normalizer()])
-        assert lesson03.check_self_normalizing(good, images).passed
-        twice = reference_cnn(width=4, preprocessing=[keras.layers.Rescaling(1 / 255)])
-        assert "scaled twice" in lesson03.check_self_normalizing(twice, images).message
-        raw = reference_cnn(width=4, scale_inputs=False)
-        assert "not scaled" in lesson03.check_self_normalizing(raw, images).message
-        only_rescaled = reference_cnn(width=4)
-        assert "mean about 0" in lesson03.check_self_normalizing(only_rescaled, images).message
-        assert "Keras model" in lesson03.check_self_normalizing("model", images).message
-        assert lesson03.check_self_normalizing(None, images).status == "not attempted"
-
-    def test_twice(self):
-        from cnncourse.exercises import lesson03
-        assert lesson03.check_twice("b").passed
-        assert "once" in lesson03.check_twice("A").message
-        assert not lesson03.check_twice("C").passed
-
-
 @pytest.mark.parametrize("answer, expected", [
     ([1, 2], [1.0, 2.0]), (np.array([[1], [2]], dtype=np.uint8), [[1.0], [2.0]]), (3, 3.0),
     (["1", "2"], None), ("1", None), ([True, False], None), ([1, None], None), ([[1, 2], [3]], None), ({0: 1}, None),

@@ -6,18 +6,25 @@ from typing import Any
 import keras
 import numpy as np
 
-from cnncourse.checks import Verdict, check_array, check_choice, correct, not_attempted, wrong
+from cnncourse.checks import Verdict, check_array, correct, not_attempted, shown, wrong
+from cnncourse.models import reference_cnn
 from cnncourse.probes import first_conv_input
+
+
+def _channel_stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and standard deviation, one channel at a time: a float64 copy of all channels
+    at once would cost ~120 MB for 5,000 images."""
+    x = np.asarray(x)
+    mean, std = np.empty(x.shape[-1]), np.empty(x.shape[-1])
+    for c in range(x.shape[-1]):
+        channel = x[..., c].astype("float64")
+        mean[c], std[c] = channel.mean(), channel.std()
+    return mean, std
 
 
 def check_channel_stats(mean: Any, std: Any, x: np.ndarray) -> Verdict:
     """Exercise 1: per-channel mean and standard deviation of ``uint8`` images, on the 0-255 scale."""
-    x = np.asarray(x)
-    # One channel at a time: a float64 copy of all channels at once would cost ~120 MB.
-    expected_mean, expected_std = np.empty(x.shape[-1]), np.empty(x.shape[-1])
-    for c in range(x.shape[-1]):
-        channel = x[..., c].astype("float64")
-        expected_mean[c], expected_std[c] = channel.mean(), channel.std()
+    expected_mean, expected_std = _channel_stats(x)
     for name, answer, expected in (("mean", mean, expected_mean), ("std", std, expected_std)):
         if answer is None:
             return not_attempted(name)
@@ -66,10 +73,93 @@ def check_self_normalizing(model: Any, raw_images: np.ndarray) -> Verdict:
                    f"spread {spread:.2f}, and nobody can forget to normalize at prediction time.")
 
 
-def check_twice(answer: Any) -> Verdict:
-    """Exercise 3: which pipeline normalizes twice."""
-    return check_choice(answer, "B", name="twice", explanations={
-        "A": "the model rescales raw 0-255 pixels once; that is the course's default.",
-        "C": "the data is scaled once, and the model is told not to scale again (scale_inputs=False).",
-    }, success="Correct: B divides by 255 in the data and again in the model, so the first convolution "
-                "sees values below 0.004. Nothing crashes; it just learns slowly or not at all.")
+# Exercise 3: what the drawn model was trained on. Every variant hides the same layer, a Normalization named
+# "preprocessing", whose statistics turn that input into standardized values: only measuring tells them apart.
+MYSTERIES = ("pixels divided by 255", "standardized pixels", "raw pixels")
+PREPARE_EXAMPLE = "def prepare(x):\n    return x / 255   # or whatever this model needs"
+
+
+def expected_input(seed: int) -> str:
+    """For instructors and tests: the input (one of ``MYSTERIES``) that ``mystery_model(..., seed=seed)``
+    was trained on. Neighbouring seeds get different models, and seeds 0-2 cover all three."""
+    return MYSTERIES[int(seed) % len(MYSTERIES)]
+
+
+def mystery_model(x_train: np.ndarray, *, seed: int) -> keras.Sequential:
+    """Exercise 3: the reference CNN as a colleague trained it, on one of ``MYSTERIES`` drawn from ``seed``.
+    Its first convolution received standardized values in training; its layers look the same whatever the
+    draw. ``x_train`` (raw ``uint8`` images) gives the per-channel statistics."""
+    mean, std = _channel_stats(x_train)
+    scale = {"raw pixels": 1.0, "pixels divided by 255": 1 / 255, "standardized pixels": None}[expected_input(seed)]
+    if scale is None:  # standardized in the data already: the layer leaves values as they are
+        mean, std, scale = np.zeros_like(mean), np.ones_like(std), 1.0
+    normalizer = keras.layers.Normalization(mean=mean * scale, variance=(std * scale) ** 2, name="preprocessing")
+    return reference_cnn(scale_inputs=False, preprocessing=[normalizer], name="mystery_model")
+
+
+def _as_images(fed: Any) -> np.ndarray | None:
+    """What a learner's ``prepare`` returned as a float array (NumPy, or a tensor of any backend), else None."""
+    try:
+        array = np.asarray(fed)
+        if array.dtype == object:
+            array = np.asarray(keras.ops.convert_to_numpy(fed))
+    except Exception:  # text, ragged lists, objects NumPy cannot read
+        return None
+    return array.astype("float64") if array.dtype.kind in "iuf" else None
+
+
+def check_prepare(prepare: Any, model: keras.Model, raw_images: np.ndarray) -> Verdict:
+    """Exercise 3: ``prepare`` turns raw ``uint8`` images into what ``model`` (a ``mystery_model``) must be fed,
+    so that its first convolution receives standardized values (mean about 0, spread about 1), as in training.
+    The check calls ``prepare`` on a copy of ``raw_images`` and runs the model's first layers on the result."""
+    if prepare is None:
+        return not_attempted("prepare")
+    if not callable(prepare):
+        return wrong(f"`prepare` should be a function that takes raw images and returns what to feed the model, "
+                     f"not {shown(prepare)}: the check calls it on images you have not seen.", PREPARE_EXAMPLE)
+    images = np.array(raw_images, dtype="uint8")  # a copy: an in-place change must not reach the caller's data
+    try:
+        returned = prepare(images)
+    except Exception as error:  # a learner's function can fail in any way; say how
+        return wrong(f"Calling `prepare(x)` on raw uint8 images failed: {type(error).__name__}: {error}",
+                     "It receives a uint8 array of shape (N, 32, 32, 3); return a new array, e.g. x / 255, "
+                     "rather than changing x in place.")
+    fed = _as_images(returned)
+    if fed is None:
+        return wrong(f"`prepare(x)` returned {shown(returned)}; it should return an array of numbers.",
+                     "End the function with `return` and the prepared images.")
+    if fed.shape != images.shape:
+        return wrong(f"`prepare(x)` returned shape {fed.shape} for images of shape {images.shape}; it should "
+                     "return one prepared image per image, of the same shape.", PREPARE_EXAMPLE)
+    if not np.isfinite(fed).all():
+        return wrong("`prepare(x)` returned NaN or infinite values.", "Don't divide by a standard deviation of 0.")
+    for c in range(images.shape[-1]):  # only scale and shift: each channel stays a straight-line copy of itself
+        raw, out = images[..., c].ravel().astype("float64"), fed[..., c].ravel()
+        if out.std() == 0 or np.corrcoef(raw, out)[0, 1] < 0.99:
+            return wrong(f"Colour channel {c} of what `prepare(x)` returns is not the images' pixels, scaled and "
+                         "shifted: the model would not see the images any more.",
+                         "Only subtract and divide (or multiply): x / 255, (x - mean) / std, or x itself.")
+    try:
+        seen = first_conv_input(model, fed)
+    except Exception as error:
+        return wrong(f"Running the model's first layers on what `prepare(x)` returns failed: "
+                     f"{type(error).__name__}: {error}")
+    mean, spread, top = float(seen.mean()), float(seen.std()), float(seen.max())
+    measured = f"mean {mean:.2f}, spread {spread:.2f}, up to {top:.3g}"
+    if abs(mean) <= 0.2 and 0.8 <= spread <= 1.25:
+        return correct(f"Correct: with your prepare(), the first convolution receives {measured}: standardized, "
+                       "as in training. You found the model's convention by measuring, not by guessing.")
+    measure = "Measure, then try again: first_conv_input(mystery, prepare(x_val[:100])).mean() and .std()."
+    if seen.reshape(-1, seen.shape[-1]).std(axis=0).max() < 0.05:  # within each channel: channels' offsets differ
+        return wrong(f"The first convolution receives almost one value per colour channel ({measured}): the "
+                     "images are scaled twice. The model's own normalization expects larger numbers than you feed it.",
+                     "Feed the model less processed pixels. " + measure)
+    if top > 20:
+        return wrong(f"The first convolution receives values far too large ({measured}): the model does not scale "
+                     "them down enough by itself.", "Scale the pixels down before feeding them. " + measure)
+    if seen.min() >= -0.01 and top <= 1.01:
+        return wrong(f"The first convolution receives values from 0 to 1 ({measured}): scaled, but not "
+                     "standardized as in training.",
+                     "Subtract each channel's mean and divide by its std (exercise 1's mean and std). " + measure)
+    return wrong(f"The first convolution receives {measured}; in training it received mean about 0 and "
+                 "spread about 1.", measure)
