@@ -64,18 +64,19 @@ def check_sgd_run(run: Any, target: float, adam_rate: float) -> Verdict:
     if stuck and rate > 3 * adam_rate:
         return wrong(f"At {rate:.1e} the run blew up or never left chance (training loss {losses[0]:.3g} in "
                      f"the first epoch, {losses[-1]:.3g} in the last; validation {run.val_accuracy:.3f}).",
-                     "Too high. Momentum 0.9 adds up about 1 / (1 - 0.9) = 10 past steps, so plain SGD's range "
-                     "does not apply either: run lr_range_test with optimizer=keras.optimizers.SGD(momentum=0.9) "
-                     "and pick 3 to 10 times below its lowest point.")
+                     "Too high: momentum 0.9 adds up about 1 / (1 - 0.9) = 10 past steps, so each step is about "
+                     "ten times the rate times the gradient. Read the range test of this very optimizer "
+                     "(section 3's sgd_test) and pick 3 to 10 times below its lowest point.")
     if rate <= 3 * adam_rate:
         return wrong(f"{rate:.1e} is Adam's range, and SGD at {rate:.1e} reaches only {run.val_accuracy:.3f} "
                      f"(target {target:.2f}): the loss fell from {losses[0]:.2f} to just {losses[-1]:.2f}.",
                      "Adam divides each step by the gradients' typical size; SGD does not, so its useful rates "
-                     "lie elsewhere. Run the range test with this optimizer "
-                     "(optimizer=keras.optimizers.SGD(momentum=0.9)) and read its curve.")
+                     "lie elsewhere. Read the range test of this optimizer (section 3's sgd_test, or "
+                     "lr_range_test(..., optimizer=keras.optimizers.SGD(momentum=0.9))).")
     return wrong(f"SGD with momentum at {rate:.1e} reaches {run.val_accuracy:.3f}, below the target {target:.2f} "
                  f"(training loss {losses[0]:.2f} -> {losses[-1]:.2f}).",
-                 "Read the range test of SGD(momentum=0.9): train 3 to 10 times below its lowest point.")
+                 "Read the range test of SGD(momentum=0.9) (section 3's sgd_test): train 3 to 10 times below "
+                 "its lowest point.")
 
 
 def _rates(schedule: keras.optimizers.schedules.LearningRateSchedule, total_steps: int) -> np.ndarray:
