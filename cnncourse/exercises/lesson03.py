@@ -86,9 +86,10 @@ def expected_input(seed: int) -> str:
 
 
 def mystery_model(x_train: np.ndarray, *, seed: int) -> keras.Sequential:
-    """Exercise 3: the reference CNN as a colleague trained it, on one of ``MYSTERIES`` drawn from ``seed``.
-    Its first convolution received standardized values in training; its layers look the same whatever the
-    draw. ``x_train`` (raw ``uint8`` images) gives the per-channel statistics."""
+    """Exercise 3: the reference CNN with a colleague's input layer, built for one of ``MYSTERIES`` (the
+    input it expects) drawn from ``seed``. Fed that input, its first convolution receives standardized
+    values; its layers look the same whatever the draw. Only the input layer matters to the exercise, so
+    the other weights stay untrained. ``x_train`` (raw ``uint8`` images) gives the per-channel statistics."""
     mean, std = _channel_stats(x_train)
     scale = {"raw pixels": 1.0, "pixels divided by 255": 1 / 255, "standardized pixels": None}[expected_input(seed)]
     if scale is None:  # standardized in the data already: the layer leaves values as they are
