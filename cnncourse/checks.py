@@ -151,20 +151,6 @@ def check_number(answer: object, expected: float, *, name: str, hint: str = "", 
     return correct(success)
 
 
-def check_choice(answer: object, correct_choice: str, *, name: str, explanations: Mapping[str, str],
-                 success: str) -> Verdict:
-    """A multiple-choice answer (a letter); ``explanations`` says why each wrong choice is wrong."""
-    if answer is None:
-        return not_attempted(name)
-    choice = str(answer).strip().upper()
-    if choice == correct_choice:
-        return correct(success)
-    if choice in explanations:
-        return wrong(f"Not {choice}: {explanations[choice]}")
-    options = ", ".join(sorted([*explanations, correct_choice]))
-    return wrong(f"`{name}` should be one of {options}, got {answer!r}.")
-
-
 def as_numbers(answer: object) -> np.ndarray | None:
     """The answer as an array of floats, or None where it holds anything but numbers: text, booleans,
     None, objects, nested lists of unequal length."""

@@ -70,22 +70,24 @@ def stratified_subset(x: np.ndarray, y: np.ndarray, per_class: int | Sequence[in
     return x[order], y[order]
 
 
+def _tail_shares(ratio: float, num_classes: int) -> np.ndarray:
+    """Each class's size relative to class 0 in an exponential long tail: 1 down to ``1 / ratio``."""
+    if ratio < 1:
+        raise ValueError(f"ratio is most/fewest images per class and must be >= 1, got {ratio}.")
+    return float(ratio) ** -(np.arange(num_classes) / (num_classes - 1))
+
+
 def long_tailed_counts(max_per_class: int, ratio: float, num_classes: int = 10) -> np.ndarray:
     """Images per class for an exponential long tail: class 0 keeps ``max_per_class``,
     the last class ``max_per_class / ratio``, the others in between on a log scale."""
-    if ratio < 1:
-        raise ValueError(f"ratio is most/fewest images per class and must be >= 1, got {ratio}.")
-    steps = np.arange(num_classes) / (num_classes - 1)
-    return np.maximum(1, np.round(max_per_class * ratio ** -steps)).astype(int)
+    return np.maximum(1, np.round(max_per_class * _tail_shares(ratio, num_classes))).astype(int)
 
 
 def long_tailed_counts_for_total(total: int, ratio: float, num_classes: int = 10) -> np.ndarray:
     """Images per class for the same exponential tail as :func:`long_tailed_counts`, scaled to add
     up to exactly ``total``: compare imbalance ratios at one data-set size (as the rare classes
     shrink, the common ones grow), so that a difference comes from the imbalance, not from more data."""
-    if ratio < 1:
-        raise ValueError(f"ratio is most/fewest images per class and must be >= 1, got {ratio}.")
-    shares = float(ratio) ** -(np.arange(num_classes) / (num_classes - 1))
+    shares = _tail_shares(ratio, num_classes)
     exact = total * shares / shares.sum()
     if total != round(total) or exact[-1] < 1:
         raise ValueError(f"total must be a whole number large enough to leave the rarest class one image "

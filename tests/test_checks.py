@@ -142,15 +142,6 @@ class TestLesson01:
         assert lesson01.check_sign_augmentation(None, images).status == "not attempted"
 
 
-def test_check_choice():
-    from cnncourse.checks import check_choice
-    kwargs = {"name": "pick", "explanations": {"A": "too big"}, "success": "yes"}
-    assert check_choice(" b ", "B", **kwargs).passed
-    assert check_choice("a", "B", **kwargs).message == "Not A: too big"
-    assert "one of A, B" in check_choice("Z", "B", **kwargs).message
-    assert check_choice(None, "B", **kwargs).status == "not attempted"
-
-
 @pytest.mark.parametrize("answer, expected", [
     ([1, 2], [1.0, 2.0]), (np.array([[1], [2]], dtype=np.uint8), [[1.0], [2.0]]), (3, 3.0),
     (["1", "2"], None), ("1", None), ([True, False], None), ([1, None], None), ([[1, 2], [3]], None), ({0: 1}, None),
