@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import pandas as pd
 
-from cnncourse.probes import _call_in_batches
+from cnncourse.probes import call_in_batches
 from cnncourse.sanity import check_pair, class_indices
 
 FLAT_SLOPE = 0.01  # an activation whose slope is below this passes (almost) no gradient back
@@ -80,7 +80,7 @@ def _statistics_kept(model: keras.Model):
             variable.assign(value)
 
 
-def _gradients(model: keras.Model, loss, x, y) -> list:
+def trainable_gradients(model: keras.Model, loss, x, y) -> list:
     """Gradients of ``loss(y, model(x))`` with respect to ``model.trainable_variables``, in training
     mode, on whichever backend Keras runs (Keras 3 has no backend-neutral gradient call)."""
     backend = keras.backend.backend()
@@ -105,7 +105,7 @@ def _gradients(model: keras.Model, loss, x, y) -> list:
 
 
 def gradient_rms(model: keras.Model, x: np.ndarray, y: np.ndarray, loss=None) -> pd.Series:
-    """How much gradient reaches each layer: for every layer with a kernel (``Conv2D``, ``Dense``),
+    """How much gradient reaches each layer: for every trainable layer with a kernel (``Conv2D``, ``Dense``),
     the root mean square of the gradient of the loss on ``(x, y)`` with respect to its kernel
     weights, one value per layer from input to output. The mean square, not the sum, so that
     layers of different sizes compare.
@@ -120,12 +120,13 @@ def gradient_rms(model: keras.Model, x: np.ndarray, y: np.ndarray, loss=None) ->
     loss_fn = keras.losses.get(loss)
     if not callable(loss_fn):
         raise ValueError(f"unknown loss {loss!r}.")
-    kernels = [(layer.name, layer.kernel) for layer in _kernel_layers(model)]
+    trainable = {variable.path for variable in model.trainable_variables}
+    kernels = [(layer.name, layer.kernel) for layer in _kernel_layers(model) if layer.kernel.path in trainable]
     if not kernels:
-        raise ValueError(f"model {model.name!r} has no layer with a kernel (Conv2D, Dense).")
+        raise ValueError(f"model {model.name!r} has no trainable layer with a kernel (Conv2D, Dense).")
     labels = class_indices(y) if np.ndim(y) == 1 else np.asarray(y, dtype="float32")
     with _statistics_kept(model):
-        grads = _gradients(model, lambda yt, yp: keras.ops.mean(loss_fn(yt, yp)),
+        grads = trainable_gradients(model, lambda yt, yp: keras.ops.mean(loss_fn(yt, yp)),
                            keras.ops.convert_to_tensor(np.asarray(x, dtype="float32")), labels)
     by_path = {variable.path: grad for variable, grad in zip(model.trainable_variables, grads)}
     return pd.Series({name: float(keras.ops.sqrt(keras.ops.mean(keras.ops.square(by_path[kernel.path]))))
@@ -146,7 +147,7 @@ def accuracy(model: keras.Model, x: np.ndarray, y: np.ndarray, training: bool = 
     check_pair(x, y)
     labels = class_indices(y)
     with _statistics_kept(model):
-        predicted = np.argmax(_call_in_batches(model, x, batch_size, training=training), axis=1)
+        predicted = np.argmax(call_in_batches(model, x, batch_size, training=training), axis=1)
     return float(np.mean(predicted == labels))
 
 

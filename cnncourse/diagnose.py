@@ -1,479 +1,785 @@
 """Name what is wrong with a learner's own training run.
 
-- :func:`diagnose` looks at a compiled model and the arrays you would pass to ``fit``, before
-  training, and reports what it finds, most likely cause first, with the evidence and the lesson
-  to read: first the probes that need no training, then a learning-rate range test and a short run
-  on copies of the model. ``benchmarks/diagnose.py`` measures how often its top finding is right.
-- :class:`Monitor` is a Keras callback for your own ``model.fit``: it watches the run and warns,
-  once per problem, with the lesson that explains it.
+:func:`diagnose` takes a compiled, untrained model and exactly what you would pass to ``fit``
+(arrays, a ``tf.data.Dataset``, ``image_dataset_from_directory``'s output, a ``PyDataset``, a
+generator; ``validation_split=``, ``shuffle=`` ...) and reports what would keep it from learning, most
+likely cause first, each with its evidence and the lesson to read. It reads a bounded sample of the data
+(``cnncourse.fit_data``), looks at the model and the data without training, then trains copies of the
+model briefly: a learning-rate range test and a short run. ``benchmarks/diagnose.py`` measures how
+often its top finding is right. :class:`Monitor` (``cnncourse.monitor``) warns during your own ``fit``.
 
-Neither changes your model or your arrays.
+Neither changes your model, its optimizer, your data or the global random state, and neither stops
+with an error from inside Keras: a probe that cannot run on your model says so in the report
+(``report.notes``) and the others still run.
+
+The codes, what each means and where to read about it: :data:`DIAGNOSE_CODES`.
 """
 from __future__ import annotations
 
 import html
 import math
+import random
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import keras
 import numpy as np
 from tqdm.auto import tqdm
 
-from cnncourse.depth import gradient_rms
+from cnncourse.depth import _statistics_kept, trainable_gradients
+from cnncourse.findings import Finding
+from cnncourse.fit_data import Sample, read_fit_data
 from cnncourse.lr_range import lr_range_test
-from cnncourse.probes import _call_in_batches, first_conv_input
-from cnncourse.sanity import _require_compiled, check_pair, class_indices, expected_initial_loss
+from cnncourse.monitor import MONITOR_CODES, Monitor  # noqa: F401 - imported from here since lesson 08
+from cnncourse.probes import _inputs_recorded, call_in_batches, copy_model, first_layer_input, weight_layers
+from cnncourse.sanity import expected_initial_loss, require_compiled
+from cnncourse.signatures import (
+    as_channels_first_memory,
+    batch_purity,
+    input_shift,
+    neighbour_correlation,
+    output_kind,
+    shuffled_purity,
+)
 
-
-@dataclass(frozen=True)
-class Finding:
-    code: str       # one of DIAGNOSE_CODES or MONITOR_CODES
-    message: str    # what was seen, with the numbers
-    lesson: str     # where to read about it
-    evidence: dict = field(default_factory=dict)  # the numbers that led to it
-
-    def __str__(self) -> str:
-        return f"⚠️ [{self.code}] {self.message} Read: {self.lesson}."
-
-
+# The vocabulary: code -> where to read about it. Most likely cause of a stuck run first (PRIORITY).
 DIAGNOSE_CODES = {
+    "frozen_model": "lesson 11 (reusing a trained network: what is trainable)",
+    "labels_not_class_indices": "lesson 06 (stuck at chance: the loss, the labels and the pipeline)",
     "loss_output_mismatch": "lesson 06 (stuck at chance: the loss, the labels and the pipeline)",
+    "nonfinite_loss": "lesson 04 (a bad learning rate) and 03 (unnormalized pixels)",
     "unscaled_inputs": "lesson 03 (unnormalized pixels)",
-    "validation_mismatch": "lesson 06 (a validation set unlike the training set)",
-    "class_imbalance": "lesson 02 (class imbalance)",
+    "inputs_scaled_twice": "lesson 03 (unnormalized pixels: the normalized-twice trap)",
+    "preprocessing_mismatch": "lesson 10 (your own images: preprocessing that differs) and 11 (the backbone's "
+                              "own preprocessing)",
+    "scrambled_images": "lesson 10 (your own images: scrambled pixels)",
     "vanishing_gradients": "lesson 08 (too deep to train)",
-    "too_little_data": "lesson 01 (too little data)",
+    "over_regularization": "lesson 05 (overfitting: how much regularization)",
+    "batchnorm_inference_gap": "lesson 08 (batch-norm statistics in training and inference)",
     "learning_rate_too_high": "lesson 04 (a bad learning rate)",
     "learning_rate_too_low": "lesson 04 (a bad learning rate)",
     "labels_misaligned": "lesson 06 (labels that do not belong to their images)",
+    "unshuffled_data": "lesson 10 (your own images: unshuffled files)",
+    "validation_mismatch": "lesson 06 (a validation set unlike the training set)",
     "label_noise": "lesson 07 (noisy labels)",
+    "class_imbalance": "lesson 02 (class imbalance)",
+    "too_little_data": "lesson 01 (too little data)",
 }
-# Most likely cause of a stuck run first; the first three make the probes that train meaningless.
-PRIORITY = ["loss_output_mismatch", "unscaled_inputs", "vanishing_gradients", "labels_misaligned",
-            "learning_rate_too_high", "learning_rate_too_low", "validation_mismatch", "label_noise",
-            "class_imbalance", "too_little_data"]
-BLOCKING = PRIORITY[:3]
+PRIORITY = list(DIAGNOSE_CODES)
+# With one of these, the probes that train measure nothing useful: fix it first.
+BLOCKING = {"frozen_model", "labels_not_class_indices", "loss_output_mismatch", "nonfinite_loss", "unscaled_inputs",
+            "vanishing_gradients"}
 TRAINING_PROBES = ("gradient per layer", "learning-rate range test", "a short run")
+PROBABILITY_LOSSES = ("sparse", "categorical", "binary")
+
 MIN_PER_CLASS = 100          # fewer training images per class than this: too little data (lesson 01)
 IMBALANCE_RATIO = 5          # largest class this many times the smallest: imbalance (lesson 02)
 VANISHING_RATIO = 1e-4       # first layer's gradient below this share of the last layer's (lesson 08)
-UNSCALED_MAX = 10            # values above this reach the first convolution: unscaled pixels (lesson 03)
+UNSCALED_MAX = 10            # values above this reach the first layer with weights: unscaled pixels (lesson 03)
+SCALED_TWICE_STD = 0.03      # ... values that vary by less than this: scaled twice (pixels / 255 vary by 0.25)
+SHIFT_SCALE = 2.5            # validation inputs this many times wider or narrower than training's: mismatch
+SHIFT_OFFSET = 1.0           # ... or their mean this many training standard deviations away
+PRETRAINED_SHIFT = 3.0       # a trained BatchNormalization's input this many stored deviations off its stored mean
+SCRAMBLED = 0.5              # neighbouring pixels correlated less than this: not a photograph (photos: ~0.9)
+UNSCRAMBLE_GAIN = 0.1        # ... or this much more once read as channels-first memory
+PURE_BATCHES = 0.5           # batches whose most common class takes this share on average ...
+PURITY_RATIO = 2             # ... this many times a shuffled pipeline's share: unshuffled
 TOO_HIGH = 3                 # learning rate this many times above the range test's lowest point (lesson 04)
 TOO_LOW = 100                # ... or this many times below it
+MIN_DIP = 0.04               # a range test whose smoothed loss never falls this share below its start learned nothing
 CHANCE_MARGIN = 0.05         # a short run within this of chance has learned nothing
+REGULARIZATION_GAIN = 0.15   # a copy without dropout and L2 matches this much more of its own training labels
+BATCHNORM_GAP = 0.2          # training mode matches this much more than inference mode: statistics not settled
 NOISE_GAP = 0.08             # held-out training labels matched this much less often than validation labels
 NOISE_SHARE = 0.2            # ... or half as much less, and less than (1 - this) times as often
 MIN_HELD_OUT = 500           # fewer held-out training images than this cannot show noise or a mismatch
 MIN_STEPS = 150              # the short run trains for at least this many batches, however few the images
+PROBE_IMAGES = 256           # images for the probes that need no training
 
 
 @dataclass
 class Report:
-    """What :func:`diagnose` found, most likely cause first. ``codes`` is ``[]`` when nothing was found."""
+    """What :func:`diagnose` found, most likely cause first. ``codes`` is ``[]`` when nothing was found;
+    ``notes`` are what the probes could not do or only warn about."""
     findings: list[Finding]
-    probed: list[str]  # what was looked at
+    probed: list[str]                               # what was looked at
+    notes: list[str] = field(default_factory=list)
 
     @property
     def codes(self) -> list[str]:
         return [finding.code for finding in self.findings]
 
     def __str__(self) -> str:
-        if not self.findings:
-            return f"No problem found. Checked: {', '.join(self.probed)}."
-        return "\n".join(str(finding) for finding in self.findings)
+        lines = [str(f) for f in self.findings] or [f"No problem found. Checked: {', '.join(self.probed)}."]
+        return "\n".join(lines + [f"ℹ️ {note}" for note in self.notes])
 
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
+        notes = "".join(f"<li>{html.escape(note)}</li>" for note in self.notes)
+        notes = f"<p>Notes:</p><ul>{notes}</ul>" if notes else ""
         if not self.findings:
-            return f"<p>✅ No problem found. Checked: {html.escape(', '.join(self.probed))}.</p>"
+            return f"<p>✅ No problem found. Checked: {html.escape(', '.join(self.probed))}.</p>{notes}"
         rows = "".join(f"<tr><td><code>{html.escape(f.code)}</code></td><td>{html.escape(f.message)}</td>"
                        f"<td>{html.escape(f.lesson)}</td></tr>" for f in self.findings)
         return ("<table><thead><tr><th>finding</th><th>evidence</th><th>read</th></tr></thead>"
-                f"<tbody>{rows}</tbody></table>")
+                f"<tbody>{rows}</tbody></table>{notes}")
 
 
-def _loss_kind(loss) -> tuple[str, bool]:
-    """("sparse", "categorical", "binary" or "other"; from_logits) of a compiled Keras loss."""
+class Skipped(Exception):
+    """A probe cannot run on this model or data; its message says why."""
+
+
+def _finding(code: str, message: str, **evidence) -> Finding:
+    return Finding(code, message, DIAGNOSE_CODES[code], evidence)
+
+
+def loss_kind(loss) -> tuple[str, bool]:
+    """("sparse", "categorical", "binary", "regression" or "other"; from_logits) of a compiled Keras loss."""
     config = loss.get_config() if hasattr(loss, "get_config") else {}
-    name = (loss if isinstance(loss, str) else getattr(loss, "name", None) or type(loss).__name__).lower()
-    if "sparse" in name:
+    name = loss if isinstance(loss, str) else (getattr(loss, "name", None) or getattr(loss, "__name__", None)
+                                               or type(loss).__name__)
+    name = name.lower().replace("_", "")
+    if "sparse" in name and "crossentropy" in name:
         kind = "sparse"
-    elif "binary" in name:
+    elif "binary" in name and "crossentropy" in name or "binaryfocal" in name:
         kind = "binary"
-    elif "categorical" in name:
+    elif "categorical" in name and "crossentropy" in name or "categoricalfocal" in name:
         kind = "categorical"
+    elif any(word in name for word in ("squared", "absolute", "mse", "mae", "hinge", "huber", "logcosh", "poisson")):
+        kind = "regression"
     else:
         kind = "other"
     return kind, bool(config.get("from_logits", False))
 
 
-def _output_activation(model: keras.Model) -> str:
-    activation = getattr(model.layers[-1], "activation", None)
-    return getattr(activation, "__name__", "unknown")
+@dataclass
+class _Run:
+    """What the probes share: the model, the samples and what earlier probes left for later ones."""
+    model: keras.Model
+    train: Sample
+    val: Sample | None
+    batch_size: int
+    epochs: int
+    steps_per_epoch: int | None
+    class_weight: dict | None
+    outputs: np.ndarray = None                     # the model's outputs on the first training images
+    num_outputs: int = 0
+    labels: np.ndarray | None = None               # class indices of the training sample (None: not readable)
+    val_labels: np.ndarray | None = None
+    loss: str = "other"
+    from_logits: bool = False
+    notes: list[str] = field(default_factory=list)
+    found: dict = field(default_factory=dict)      # e.g. the learning rate the short run trains with
+
+    @property
+    def num_classes(self) -> int:
+        return max(self.num_outputs, 2)
+
+    @property
+    def chance(self) -> float:
+        return 1 / self.num_classes
 
 
-def _check_inputs(model, x, y, validation_data) -> tuple[np.ndarray, int]:
-    _require_compiled(model)
-    check_pair(x, y)
-    if np.ndim(x) != 4:
-        raise ValueError(f"diagnose() is for image classifiers: x should have shape (images, height, width, "
-                         f"channels), got {np.shape(x)}.")
-    num_classes = int(model.outputs[0].shape[-1])
-    labels = class_indices(y)
-    if labels.min() < 0 or labels.max() >= max(num_classes, 2):
-        raise ValueError(f"labels run from {labels.min()} to {labels.max()}, but the model has {num_classes} "
-                         f"outputs: labels must be class indices 0..{num_classes - 1}.")
-    if validation_data is not None:
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-            raise ValueError("validation_data should be a pair (x_val, y_val), as for fit().")
-        check_pair(*validation_data)
-    return labels, num_classes
+def _class_indices(y: np.ndarray) -> np.ndarray | None:
+    """Class indices of labels, or None when they are not whole numbers."""
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] > 1:
+        return np.argmax(y, axis=1)
+    y = y.reshape(len(y))
+    if y.dtype.kind == "f" and not np.all(np.isfinite(y) & (y == np.round(y))):
+        return None
+    return y.astype("int64")
 
 
-def _loss_output_findings(model, x, y, labels, num_classes) -> list[Finding]:
-    kind, from_logits = _loss_kind(model.loss)
-    activation = _output_activation(model)
-    one_hot = np.ndim(y) == 2 and np.shape(y)[1] > 1
+def _is_one_hot(y: np.ndarray) -> bool:
+    return np.ndim(y) == 2 and np.shape(y)[1] > 1
+
+
+def _prepare(run: _Run) -> list[Finding]:
+    """Call the model on the sample, read the labels; bad input raises a clear error, the rest are findings."""
+    try:
+        run.outputs = call_in_batches(run.model, run.train.x[:PROBE_IMAGES])
+    except Exception as error:  # noqa: BLE001 - whatever Keras raises, the learner needs one clear sentence
+        raise ValueError(f"the model cannot take these images (shape {run.train.x.shape[1:]}, "
+                         f"{run.train.x.dtype}): {str(error).splitlines()[0][:200]}") from None
+    if run.outputs.ndim != 2:
+        raise ValueError(f"diagnose is for classifiers whose output is one vector per image; this model outputs "
+                         f"shape {run.outputs.shape[1:]} per image.")
+    run.num_outputs = run.outputs.shape[1]
+    run.loss, run.from_logits = loss_kind(run.model.loss)
+    y = run.train.y
+    labels = _class_indices(y)
+    findings = []
+    if labels is None:
+        sample = ", ".join(f"{v:.4g}" for v in np.unique(np.asarray(y, dtype="float64"))[:4])
+        findings.append(_finding("labels_not_class_indices", f"the labels are not whole numbers (e.g. {sample}): a "
+                                 "classifier needs class indices 0..K-1 or one-hot rows. Were they scaled with "
+                                 "the images (y / 255)?", values=sample))
+    elif _is_one_hot(y) and run.loss == "sparse":
+        findings.append(_finding("labels_not_class_indices", "the labels are one-hot rows, but "
+                                 "sparse_categorical_crossentropy expects class indices: use "
+                                 "categorical_crossentropy, or give the class indices (np.argmax(y, axis=1)).",
+                                 label_shape=np.shape(y)))
+    elif len(labels) >= 50 and len(np.unique(labels)) == 1:
+        findings.append(_finding("labels_not_class_indices", f"every one of the {len(labels)} labels read is "
+                                 f"{labels[0]}: the model can only learn to say {labels[0]}.", label=int(labels[0])))
+    if labels is not None and run.num_outputs > 1 and (labels.min() < 0 or labels.max() >= run.num_outputs):
+        raise ValueError(f"labels run from {labels.min()} to {labels.max()}, but the model has {run.num_outputs} "
+                         f"outputs: labels must be class indices 0..{run.num_outputs - 1} (or the last layer needs "
+                         f"{labels.max() + 1} units).")
+    run.labels = None if findings else labels
+    if run.val is not None:
+        run.val_labels = _class_indices(run.val.y)
+    return findings
+
+
+def _model_findings(run: _Run) -> list[Finding]:
+    kernels = weight_layers(run.model)
+    trainable = {variable.path for variable in run.model.trainable_variables}
+    learning = [layer for layer in kernels if layer.kernel.path in trainable]
+    if kernels and learning:
+        return []
+    count = sum(int(np.prod(variable.shape)) for variable in run.model.trainable_variables)
+    frozen = [layer.name for layer in kernels][:6]
+    return [_finding("frozen_model", f"none of the layers with weights is trainable ({', '.join(frozen)} ...; "
+                     f"{count} trainable numbers in all): training cannot change what the model computes. Set "
+                     "trainable=True on the new head (and freeze only the pretrained backbone).",
+                     trainable_parameters=count, frozen_layers=frozen)]
+
+
+def _loss_output_findings(run: _Run) -> list[Finding]:
+    kind, from_logits, outputs = run.loss, run.from_logits, run.outputs
+    shape = output_kind(outputs)
+    one_hot = _is_one_hot(run.train.y)
+    labels = run.labels
     problems = []
-    if from_logits and activation == "softmax":
-        problems.append("the last layer applies softmax, but the loss expects logits (from_logits=True)")
-    if not from_logits and activation == "linear" and kind in ("sparse", "categorical"):
-        problems.append("the last layer has no activation (logits), but the loss expects probabilities "
-                        "(from_logits=False)")
-    if kind == "categorical" and not one_hot:
+    if shape == "nonfinite":
+        return [_finding("nonfinite_loss", "the model outputs NaN or infinite values before any training: look for "
+                         "an exponential activation, a division, a log, or weights initialized too large.",
+                         output_kind=shape)]
+    if shape == "constant":
+        problems.append("the model has one output and it never changes (a softmax over one unit is always 1): use "
+                        "Dense(1, activation='sigmoid') with binary_crossentropy, or Dense(K, activation='softmax')")
+    elif shape == "probabilities" and from_logits and kind in PROBABILITY_LOSSES:
+        if keras.backend.backend() == "tensorflow":
+            run.notes.append("the last layer applies softmax and the loss is told from_logits=True: TensorFlow "
+                             "notices and repairs this, other backends do not. Use from_logits=False (lesson 06).")
+        else:
+            problems.append("the last layer applies softmax, but the loss expects logits (from_logits=True), so "
+                            "softmax is applied twice and the loss barely moves")
+    elif shape in ("logits", "relu") and not from_logits and kind in PROBABILITY_LOSSES:
+        what = "is a relu: never negative, often exactly 0" if shape == "relu" else "has no softmax: any real number"
+        problems.append(f"the loss expects probabilities (from_logits=False), but the last layer {what}. Give it "
+                        "activation='softmax' (or 'sigmoid' for one unit), or use from_logits=True with no activation")
+    if kind == "categorical" and not one_hot and run.num_outputs > 1:
         problems.append("categorical_crossentropy expects one-hot labels, but the labels are class indices "
                         "(use sparse_categorical_crossentropy)")
-    if kind == "sparse" and one_hot:
-        problems.append("sparse_categorical_crossentropy expects class indices, but the labels are one-hot")
-    if kind == "binary" and num_classes > 2:
-        problems.append(f"binary_crossentropy on {num_classes} classes treats each output as a yes/no question")
+    if kind == "binary" and run.num_outputs > 2 and not one_hot:
+        problems.append(f"binary_crossentropy on {run.num_outputs} classes treats each output as a yes/no question "
+                        "(use sparse_categorical_crossentropy)")
+    if kind == "regression" and labels is not None and not one_hot and labels.max() > 1:
+        problems.append("a regression loss (squared or absolute error, hinge) compares class numbers as if class 9 "
+                        "were nine times class 1: use sparse_categorical_crossentropy with a softmax output")
+    if run.num_outputs == 1 and labels is not None and labels.max() > 1:
+        problems.append(f"the labels name {labels.max() + 1} classes but the model has one output: the last layer "
+                        f"needs {labels.max() + 1} units")
     if not problems:
         return []
-    sample = slice(0, min(len(x), 256))
-    expected = expected_initial_loss(max(num_classes, 2))
+    expected = expected_initial_loss(run.num_classes)
     try:
-        loss = float(model.compute_loss(x=None, y=np.asarray(y[sample]),
-                                        y_pred=model(np.asarray(x[sample], dtype="float32"), training=False)))
-        seen = f"Loss before training: {loss:.3g} (a uniform guess: ln {num_classes} = {expected:.2f})."
-    except ValueError as error:  # e.g. one-hot loss, integer labels: Keras refuses the shapes
-        first_line = str(error).splitlines()[0][:160].rstrip(".")
-        loss, seen = float("nan"), f"Keras cannot even compute the loss: {first_line}."
-    return [Finding("loss_output_mismatch", "; ".join(problems) + ". " + seen, DIAGNOSE_CODES["loss_output_mismatch"],
-                    {"activation": activation, "loss": kind, "from_logits": from_logits,
-                     "initial_loss": loss, "ln_k": expected})]
+        count = len(outputs)
+        loss = float(run.model.compute_loss(x=None, y=np.asarray(run.train.y[:count]), y_pred=outputs))
+        seen = f"Loss before training: {loss:.3g} (a uniform guess: ln {run.num_classes} = {expected:.2f})."
+    except Exception as error:  # noqa: BLE001 - e.g. one-hot loss, integer labels: Keras refuses the shapes
+        loss, seen = float("nan"), f"Keras cannot even compute the loss: {str(error).splitlines()[0][:160]}."
+    return [_finding("loss_output_mismatch", "; ".join(problems) + ". " + seen, output_kind=shape, loss=kind,
+                     from_logits=from_logits, initial_loss=loss, ln_k=expected)]
 
 
-def _input_findings(model, x) -> list[Finding]:
-    try:
-        reaching = first_conv_input(model, np.asarray(x[:256]))
-    except ValueError:  # no convolution: look at the input itself
-        reaching = np.asarray(x[:256], dtype="float32")
-    largest = float(np.max(np.abs(reaching)))
-    if largest <= UNSCALED_MAX:
+def _nonfinite_loss_findings(run: _Run) -> list[Finding]:
+    count = len(run.outputs)
+    loss = float(keras.ops.convert_to_numpy(run.model.compute_loss(
+        x=None, y=np.asarray(run.train.y[:count]), y_pred=run.outputs)))
+    if math.isfinite(loss):
+        run.found["initial_loss"] = loss
         return []
-    return [Finding("unscaled_inputs", f"values up to {largest:.0f} reach the first convolution: the pixels are "
-                    "not scaled (add layers.Rescaling(1 / 255) or a Normalization layer to the model).",
-                    DIAGNOSE_CODES["unscaled_inputs"], {"largest_input": largest})]
+    return [_finding("nonfinite_loss", f"the loss is {loss} before any training, on outputs that are finite: the "
+                     "loss function itself breaks (a log of 0, a division by 0 in a custom loss?).", initial_loss=loss)]
 
 
-def _label_findings(labels, num_classes, validation_data) -> list[Finding]:
+def _input_findings(run: _Run) -> list[Finding]:
+    seen, layer = first_layer_input(run.model, run.train.x[:PROBE_IMAGES])
+    where = f"the first layer with weights ({layer.name})" if layer is not None else "the model"
+    largest, spread = float(np.max(np.abs(seen))), float(np.std(seen))
+    run.found["first_input"] = seen
+    if largest > UNSCALED_MAX:
+        return [_finding("unscaled_inputs", f"values up to {largest:.0f} reach {where}: the pixels are not scaled "
+                         "(add layers.Rescaling(1 / 255) or a Normalization layer to the model).",
+                         largest_input=largest, layer=getattr(layer, "name", None))]
+    if 0 < spread < SCALED_TWICE_STD or (spread == 0 and largest > 0):
+        return [_finding("inputs_scaled_twice", f"the values that reach {where} vary by only ±{spread:.3g} (largest "
+                         f"{largest:.3g}): the pixels were scaled twice (e.g. / 255 in the pipeline and "
+                         "Rescaling(1 / 255) in the model). Scale once, inside the model.", std=spread,
+                         largest_input=largest)]
+    return []
+
+
+def _preprocessing_findings(run: _Run) -> list[Finding]:
     findings = []
+    if run.val is not None and "first_input" in run.found:
+        val_seen, _ = first_layer_input(run.model, run.val.x[:PROBE_IMAGES])
+        scale, offset = input_shift(run.found["first_input"], val_seen)
+        if not 1 / SHIFT_SCALE <= scale <= SHIFT_SCALE or abs(offset) > SHIFT_OFFSET:
+            train_seen = run.found["first_input"]
+            findings.append(_finding(
+                "preprocessing_mismatch", f"validation images reach the model on another scale than training images: "
+                f"mean {np.mean(val_seen):.3g} ± {np.std(val_seen):.3g} against {np.mean(train_seen):.3g} ± "
+                f"{np.std(train_seen):.3g} for training. One pipeline is preprocessed differently (scaled in one "
+                "only, or twice): put the preprocessing inside the model, so both get the same.",
+                scale_ratio=scale, offset=offset))
+    findings.extend(_pretrained_input_findings(run))
+    return findings
+
+
+def _pretrained_input_findings(run: _Run) -> list[Finding]:
+    """A pretrained backbone remembers what its inputs looked like: the moving statistics of its first
+    trained BatchNormalization. Inputs far from them were not preprocessed the backbone's way."""
+    norms = [layer for layer in run.model._flatten_layers(include_self=False, recursive=True)
+             if isinstance(layer, keras.layers.BatchNormalization) and layer.built]
+    trained = [layer for layer in norms if not np.allclose(layer.moving_variance.numpy(), 1)
+               or not np.allclose(layer.moving_mean.numpy(), 0)]
+    if not trained:
+        return []
+    with _inputs_recorded(trained) as seen:
+        run.model(np.asarray(run.train.x[:PROBE_IMAGES], dtype="float32"), training=False)
+    layer, values = seen[0]
+    values = keras.ops.convert_to_numpy(values)
+    axes = tuple(range(values.ndim - 1))
+    mean, std = values.mean(axis=axes), values.std(axis=axes)
+    stored_std = np.sqrt(layer.moving_variance.numpy() + layer.epsilon)
+    shift = float(np.median(np.abs(mean - layer.moving_mean.numpy()) / stored_std))
+    spread = float(np.median(std / stored_std))
+    if shift <= PRETRAINED_SHIFT and 1 / 10 <= spread <= 10:
+        return []
+    return [_finding("preprocessing_mismatch", f"the trained BatchNormalization {layer.name} receives values "
+                     f"{shift:.1f} of its stored standard deviations away from the mean it learned in training, and "
+                     f"{spread:.2g} times as spread: the network was trained on inputs preprocessed another way. "
+                     "Apply the backbone's own preprocessing (once).", shift=shift, spread=spread, layer=layer.name)]
+
+
+def _scrambled_findings(run: _Run) -> list[Finding]:
+    x = run.train.x[:512]
+    if x.ndim != 4 or x.shape[-1] not in (1, 3, 4) or min(x.shape[1:3]) < 8:
+        raise Skipped("needs images of shape (height, width, 1, 3 or 4 channels)")
+    correlation = neighbour_correlation(x)
+    unscrambled = as_channels_first_memory(x)
+    repaired = neighbour_correlation(unscrambled) if unscrambled is not None else float("nan")
+    if repaired >= correlation + UNSCRAMBLE_GAIN and repaired > SCRAMBLED:
+        return [_finding("scrambled_images", f"neighbouring pixels are correlated {correlation:.2f} (photographs: "
+                         f"about 0.9), but {repaired:.2f} once the same memory is read as channels first: the images were "
+                         "reshaped where they needed a transpose, e.g. CIFAR-10's rows with reshape(-1, 32, 32, 3) "
+                         "instead of reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1).", correlation=correlation,
+                         channels_first=repaired)]
+    if correlation < SCRAMBLED:
+        return [_finding("scrambled_images", f"neighbouring pixels are correlated only {correlation:.2f} (photographs: "
+                         "about 0.9): the pixels were reordered at load, or these are not images. Look at a few.",
+                         correlation=correlation)]
+    return []
+
+
+def _representative(run: _Run) -> bool:
+    return run.train.complete or batch_purity(_batch_classes(run.train)) < PURE_BATCHES
+
+
+def _batch_classes(sample: Sample) -> list[np.ndarray]:
+    return [labels for labels in map(_class_indices, sample.batch_labels) if labels is not None]
+
+
+def _order_findings(run: _Run) -> list[Finding]:
+    batches = [labels for labels in _batch_classes(run.train) if len(labels) >= 8]
+    if len(batches) < 4:
+        raise Skipped("too few batches of 8 or more images to judge the order")
+    seen, shuffled = batch_purity(batches), shuffled_purity(batches)
+    if seen >= PURE_BATCHES and seen >= min(PURITY_RATIO * shuffled, 0.9):
+        return [_finding("unshuffled_data", f"the most common class fills {seen:.0%} of each batch on average (a "
+                         f"shuffled pipeline: {shuffled:.0%}): batches come sorted by class, so each step pulls the "
+                         "model towards one class. Shuffle before batching, with a buffer as large as the data set "
+                         "(dataset.shuffle(n_images).batch(...)), or fit(..., shuffle=True).",
+                         purity=seen, shuffled_purity=shuffled)]
+    return []
+
+
+def _label_findings(run: _Run) -> list[Finding]:
+    if run.labels is None:
+        raise Skipped("the labels are not class indices")
+    if not _representative(run):
+        raise Skipped("the sample read is the start of data sorted by class, so class counts cannot be judged")
+    findings, labels, num_classes = [], run.labels, run.num_classes
     counts = np.bincount(labels, minlength=num_classes)
-    present = counts[counts > 0]
-    if validation_data is not None:
-        val_labels = class_indices(validation_data[1])
-        val_counts = np.bincount(val_labels, minlength=num_classes)
+    if run.val_labels is not None:
+        val_counts = np.bincount(run.val_labels, minlength=num_classes)
         train_share, val_share = counts / counts.sum(), val_counts / val_counts.sum()
         distance = 0.5 * float(np.abs(train_share - val_share).sum())
         missing = [int(c) for c in np.flatnonzero((val_counts == 0) & (train_share >= 0.02))]
         unseen = [int(c) for c in np.flatnonzero((val_counts > 0) & (counts == 0))]
-        if missing or unseen:  # an imbalanced training set with a balanced validation set is no mismatch
-            findings.append(Finding(
+        if (missing and run.val.complete) or unseen:  # imbalanced training, balanced validation is no mismatch
+            findings.append(_finding(
                 "validation_mismatch", f"classes {missing} are in the training labels but not in validation, "
                 f"classes {unseen} in validation but never in training (total variation distance {distance:.2f}). A "
                 "validation_split of data sorted by class does this: shuffle first, or split stratified.",
-                DIAGNOSE_CODES["validation_mismatch"], {"distance": distance, "missing": missing, "unseen": unseen}))
+                distance=distance, missing=missing, unseen=unseen))
+    scale = 1 if run.train.complete or not run.train.total else run.train.total / len(labels)
+    present = counts[counts > 0] * scale
     if len(present) >= 2 and present.max() >= IMBALANCE_RATIO * present.min():
-        findings.append(Finding(
-            "class_imbalance", f"the largest class has {present.max()} training images, the smallest "
-            f"{present.min()} ({present.max() / present.min():.0f} times fewer).", DIAGNOSE_CODES["class_imbalance"],
-            {"largest": int(present.max()), "smallest": int(present.min())}))
-    if counts.max() and np.median(present) < MIN_PER_CLASS:
-        findings.append(Finding(
-            "too_little_data", f"about {int(np.median(present))} training images per class (median): expect "
-            "overfitting; see how accuracy grows with the data.", DIAGNOSE_CODES["too_little_data"],
-            {"median_per_class": float(np.median(present))}))
+        if run.class_weight:
+            run.notes.append("the classes are imbalanced, and you pass class_weight: lesson 02 shows how to check "
+                             "that it helps (per-class recall).")
+        else:
+            findings.append(_finding(
+                "class_imbalance", f"the largest class has {present.max():.0f} training images, the smallest "
+                f"{present.min():.0f} ({present.max() / present.min():.0f} times fewer).",
+                largest=float(present.max()), smallest=float(present.min())))
+    if run.train.complete or run.train.total:
+        if np.median(present) < MIN_PER_CLASS:
+            findings.append(_finding(
+                "too_little_data", f"about {np.median(present):.0f} training images per class (median): expect "
+                "overfitting; see how accuracy grows with the data.", median_per_class=float(np.median(present))))
+    else:
+        run.notes.append("the data set's size is unknown (a generator or a dataset of unknown length): images per "
+                         "class not judged.")
     return findings
 
 
-def _gradient_findings(model, x, y, batch_size) -> list[Finding]:
-    n = min(len(x), max(batch_size, 64))
-    rms = gradient_rms(model, x[:n], y[:n])
-    ratio = float(rms.iloc[0] / rms.iloc[-1]) if rms.iloc[-1] > 0 else float("nan")
+def _gradient_findings(run: _Run) -> list[Finding]:
+    model = run.model
+    n = min(len(run.train), max(run.batch_size, 64))
+    x = keras.ops.convert_to_tensor(np.asarray(run.train.x[:n], dtype="float32"))
+    loss_fn = keras.losses.get(model.loss) if isinstance(model.loss, str) else model.loss
+    with _inputs_recorded(weight_layers(model)) as order, _statistics_kept(model):
+        grads = trainable_gradients(model, lambda yt, yp: keras.ops.mean(loss_fn(yt, yp)), x,
+                                    np.asarray(run.train.y[:n]))
+    by_path = {variable.path: grad for variable, grad in zip(model.trainable_variables, grads)}
+    called = list(dict.fromkeys(layer for layer, _ in order))
+    rms = [(layer.name, float(np.sqrt(np.mean(np.square(keras.ops.convert_to_numpy(by_path[layer.kernel.path]))))))
+           for layer in called if layer.kernel.path in by_path and by_path[layer.kernel.path] is not None]
+    if len(rms) < 2:
+        raise Skipped("fewer than two trainable layers with weights")
+    (first, first_rms), (_, last_rms) = rms[0], rms[-1]
+    if not math.isfinite(first_rms) or not math.isfinite(last_rms):
+        return [_finding("nonfinite_loss", "the gradient is NaN or infinite before any training.")]
+    ratio = first_rms / last_rms if last_rms > 0 else float("nan")
     if not ratio < VANISHING_RATIO:
         return []
-    return [Finding("vanishing_gradients", f"the first layer ({rms.index[0]}) gets {ratio:.0e} of the last layer's "
-                    "gradient: it cannot learn.", DIAGNOSE_CODES["vanishing_gradients"], {"first_to_last": ratio})]
+    return [_finding("vanishing_gradients", f"the first layer ({first}) gets {ratio:.0e} of the last layer's "
+                     "gradient: it cannot learn.", first_to_last=ratio)]
 
 
-def _copy(model: keras.Model, learning_rate: float | None = None) -> keras.Model:
-    """A compiled copy of ``model`` with the same weights, loss and kind of optimizer (a fresh one)."""
-    copy = keras.models.clone_model(model)
-    copy.set_weights(model.get_weights())
-    config = model.optimizer.get_config()
-    if learning_rate is not None or isinstance(config.get("learning_rate"), dict):
-        config["learning_rate"] = learning_rate if learning_rate is not None else _learning_rate(model)
-    copy.compile(optimizer=type(model.optimizer).from_config(config), loss=model.loss)
+def _faithful_copy(run: _Run, learning_rate: float | None = None) -> keras.Model:
+    """A copy of the learner's model (a fresh optimizer of the same kind, at ``learning_rate`` if given)
+    that computes exactly what the model computes; Skipped when Keras cannot make one."""
+    optimizer = None
+    if learning_rate is not None:
+        config = run.model.optimizer.get_config()
+        optimizer = type(run.model.optimizer).from_config({**config, "learning_rate": learning_rate})
+    try:
+        copy = copy_model(run.model, optimizer)
+    except ValueError as error:
+        raise Skipped(str(error)) from None
+    probe = run.train.x[:8]
+    if not np.allclose(call_in_batches(copy, probe), call_in_batches(run.model, probe), rtol=1e-4, atol=1e-5):
+        raise Skipped("a copy of the model does not compute what the model computes (a custom layer that "
+                      "does not save its state?)")
     return copy
 
 
-def _learning_rate(model: keras.Model) -> float:
-    """The learner's learning rate (a schedule's rate at step 0)."""
-    rate = model.optimizer.learning_rate
-    if callable(rate) and not hasattr(rate, "numpy"):
-        rate = rate(0)
-    return float(keras.ops.convert_to_numpy(rate))
+def _rates_over_run(run: _Run) -> np.ndarray:
+    """The learning rate the learner's optimizer reaches at each step of the run it is compiled for."""
+    rate = run.model.optimizer.learning_rate
+    schedule = getattr(run.model.optimizer, "_learning_rate", None)
+    if isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
+        steps_per_epoch = run.steps_per_epoch or math.ceil((run.train.total or len(run.train)) / run.batch_size)
+        steps = np.unique(np.linspace(0, max(steps_per_epoch * run.epochs - 1, 0), 50).astype(int))
+        return np.array([float(keras.ops.convert_to_numpy(schedule(int(step)))) for step in steps])
+    return np.array([float(keras.ops.convert_to_numpy(rate))])
 
 
-def _learning_rate_findings(model, x, y, batch_size, found: dict) -> list[Finding]:
-    """Compare the learner's rate with a range test's; leave its suggested rate in ``found["rate"]``."""
-    rate = _learning_rate(model)
-    optimizer = type(model.optimizer).from_config({**model.optimizer.get_config(), "learning_rate": 1e-6})
-    result = lr_range_test(lambda: _copy(model), x, y, start=1e-6, stop=10.0, steps=100, batch_size=batch_size,
-                           optimizer=optimizer, loss=model.loss, progress=False)
-    lowest = result.lowest_loss_rate
-    found["rate"] = rate if lowest / TOO_LOW <= rate <= TOO_HIGH * lowest else result.suggestion()
-    found["suggestion"] = result.suggestion()
-    evidence = {"learning_rate": rate, "lowest_loss_rate": lowest}
-    if rate > TOO_HIGH * lowest:
-        return [Finding("learning_rate_too_high", f"the learning rate {rate:.2g} is {rate / lowest:.0f} times the "
-                        f"rate at the lowest point of a range test ({lowest:.2g}); start 3 to 10 times below that "
-                        "point.", DIAGNOSE_CODES["learning_rate_too_high"], evidence)]
-    if rate < lowest / TOO_LOW:
-        return [Finding("learning_rate_too_low", f"the learning rate {rate:.2g} is {lowest / rate:.0f} times below the "
-                        f"rate at the lowest point of a range test ({lowest:.2g}): the steps are too small to "
-                        "learn; start 3 to 10 times below that point.", DIAGNOSE_CODES["learning_rate_too_low"],
-                        evidence)]
+def _learning_rate_findings(run: _Run) -> list[Finding]:
+    """Compare the learner's rates with a range test's; leave the rate the short run should train at."""
+    rates = _rates_over_run(run)
+    highest, typical = float(rates.max()), float(np.median(rates))
+    x, y = run.train.x, run.train.y
+    batch_size = min(run.batch_size, len(x))
+    config = run.model.optimizer.get_config()
+    optimizer = type(run.model.optimizer).from_config({**config, "learning_rate": 1e-6})
+    result = lr_range_test(lambda: _faithful_copy(run), x, y, start=1e-6, stop=10.0, steps=100,
+                           batch_size=batch_size, optimizer=optimizer, loss=run.model.loss, progress=False, seed=None)
+    if len(result.losses) < 3:
+        return [_finding("nonfinite_loss", "the loss turned NaN or infinite within the first steps of training, at a "
+                         "learning rate of 1e-6: look for an exponential activation, a log of 0 or a custom loss that "
+                         "divides by 0.", steps=len(result.losses))]
+    smooth = result.smoothed()
+    # A model that learns nothing from the images can still predict how common each class is: the entropy of the
+    # labels. Only a loss below that shows something learned (a rate judged on a curve without it means nothing).
+    if run.labels is not None:
+        shares = np.bincount(run.labels) / len(run.labels)
+        floor = float(-np.sum(shares[shares > 0] * np.log(shares[shares > 0])))
+    else:
+        floor = float(smooth[0])
+    dip = float((floor - np.nanmin(smooth)) / floor) if floor > 0 else 0.0
+    lowest_index = int(np.nanargmin(smooth))
+    lowest = float(result.learning_rates[lowest_index])
+    run.found.update(dip=dip, learns=dip >= MIN_DIP, suggestion=lowest / 10, rate=typical)
+    if dip < MIN_DIP:
+        run.notes.append(f"in the learning-rate range test the loss never fell more than {max(dip, 0):.0%} below what "
+                         "guessing the classes' shares gives, at any rate from 1e-6 to 10: no learning rate can be "
+                         "judged.")
+        return []
+    at_top = lowest_index >= len(result.learning_rates) - 3 and result.learning_rates[-1] >= 1.0
+    evidence = {"learning_rate": typical, "highest_rate": highest, "lowest_loss_rate": lowest, "dip": dip}
+    schedule = " (the largest your schedule reaches)" if len(rates) > 1 else ""
+    if highest > TOO_HIGH * lowest and lowest_index > 2:
+        run.found["rate"] = lowest / 10
+        return [_finding("learning_rate_too_high", f"the learning rate {highest:.2g}{schedule} is "
+                         f"{highest / lowest:.0f} times the rate at the lowest point of a range test ({lowest:.2g}); "
+                         "start 3 to 10 times below that point.", **evidence)]
+    if typical < lowest / TOO_LOW and not at_top:
+        run.found["rate"] = lowest / 10
+        schedule = " (the median your schedule gives over the run)" if len(rates) > 1 else ""
+        below = f"{lowest / typical:.0f} times" if typical > 0 else "far"
+        return [_finding("learning_rate_too_low", f"the learning rate {typical:.2g}{schedule} is {below} below the "
+                         f"rate at the lowest point of a range test ({lowest:.2g}): the steps are too small to learn; "
+                         "start 3 to 10 times below that point.", **evidence)]
     return []
 
 
-def _balanced_match(model, images, given) -> float:
+def _balanced_match(model, images, given, training: bool = False, batch_size: int = 500) -> float:
     """How often ``model`` predicts the ``given`` labels, balanced (the mean over classes of the share matched), so
     that an imbalanced training set, whose majority classes a model favours, compares fairly with a balanced
     validation set."""
-    predicted = np.argmax(_call_in_batches(model, images, 500), axis=1)
+    with _statistics_kept(model):
+        predicted = np.argmax(call_in_batches(model, images, batch_size, training=training), axis=1)
     return float(np.mean([np.mean(predicted[given == c] == c) for c in np.unique(given)]))
 
 
-def _short_run_findings(model, x, y, labels, num_classes, validation_data, batch_size, epochs,
-                        rate, suggestion=None) -> list[Finding]:
-    """Train a copy briefly (at ``rate``, a learning rate that learns) on 80 % of the training images;
-    compare how often (class-balanced) its predictions match the held-out 20 %'s labels and the validation
-    labels. A copy that learns nothing at ``rate`` is trained again at the range test's ``suggestion``:
-    if that one learns, ``rate`` was too high after all."""
+def _without_regularization(model: keras.Model) -> keras.Model:
+    """A copy of ``model`` (same weights) without dropout and weight penalties."""
+    def plain(layer):
+        if isinstance(layer, keras.Model):
+            return keras.models.clone_model(layer, clone_function=plain)
+        config = layer.get_config()
+        for key in ("kernel_regularizer", "bias_regularizer", "activity_regularizer"):
+            config.pop(key, None)
+        if isinstance(layer, (keras.layers.Dropout, keras.layers.GaussianNoise, keras.layers.GaussianDropout)):
+            config.update({key: 0.0 for key in ("rate", "stddev") if key in config})
+        return type(layer).from_config(config)
+    copy = keras.models.clone_model(model, clone_function=plain)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def _regularizers(model: keras.Model) -> list[str]:
+    found = []
+    for layer in model._flatten_layers(include_self=False, recursive=True):
+        rate = getattr(layer, "rate", 0) if isinstance(layer, (keras.layers.Dropout, keras.layers.GaussianDropout)) \
+            else 0
+        if rate >= 0.3:
+            found.append(f"{layer.name} (rate {rate:g})")
+        for key in ("kernel_regularizer", "bias_regularizer", "activity_regularizer"):
+            penalty = getattr(layer, key, None)
+            config = penalty.get_config() if hasattr(penalty, "get_config") else {}
+            strength = max([float(value) for value in config.values() if isinstance(value, (int, float))] or [0])
+            if strength >= 1e-3:
+                found.append(f"{layer.name} ({key.split('_')[0]} penalty {strength:g})")
+    return found
+
+
+def _short_run_findings(run: _Run) -> list[Finding]:
+    """Train a copy briefly (at a learning rate that learns) on 80 % of the training sample; compare how often
+    (class-balanced) its predictions match the held-out 20 %'s labels and the validation labels."""
+    if run.labels is None:
+        raise Skipped("the labels are not class indices")
+    x, y, labels = run.train.x, run.train.y, run.labels
     order = np.random.default_rng(0).permutation(len(x))
     cut = int(0.8 * len(x))
     fit_on, held_out = order[:cut], order[cut:]
-    epochs = max(epochs, math.ceil(MIN_STEPS / math.ceil(len(fit_on) / batch_size)))
-    x_val, y_val = validation_data
-    chance = 1 / num_classes
+    if len(held_out) < 2 * run.num_classes:
+        raise Skipped(f"too few images ({len(x)}) to hold some out")
+    batch_size = min(run.batch_size, len(fit_on))
+    epochs = max(1, math.ceil(MIN_STEPS / math.ceil(len(fit_on) / batch_size)))
+    chance, rate, suggestion = run.chance, run.found.get("rate"), run.found.get("suggestion")
 
-    def matches(learning_rate):
-        copy = _copy(model, learning_rate)
+    def trained(learning_rate, build=None):
+        copy = _faithful_copy(run, learning_rate)
+        if build is not None:
+            copy = build(copy)
         copy.fit(x[fit_on], y[fit_on], epochs=epochs, batch_size=batch_size, verbose=0)
-        return _balanced_match(copy, x[held_out], labels[held_out]), _balanced_match(copy, x_val, class_indices(y_val))
+        return copy
+
+    def matches(copy):
+        val = None if run.val_labels is None else _balanced_match(copy, run.val.x, run.val_labels)
+        return _balanced_match(copy, x[held_out], labels[held_out]), val
 
     def at_chance(held, val):
-        return held <= chance + CHANCE_MARGIN and val <= chance + CHANCE_MARGIN
+        return held <= chance + CHANCE_MARGIN and (val is None or val <= chance + CHANCE_MARGIN)
 
-    held, val = matches(rate)
-    if at_chance(held, val) and suggestion is not None and suggestion < rate / 2:
-        retried = matches(suggestion)
-        if not at_chance(*retried):
-            return [Finding("learning_rate_too_high", f"a copy trained at your learning rate {rate:.2g} for {epochs} "
-                            f"epochs learned nothing (it matches held-out training labels {held:.0%} of the time, "
-                            f"chance is {chance:.0%}); at {suggestion:.2g} it matches {retried[0]:.0%}. Lower the "
-                            "learning rate.", DIAGNOSE_CODES["learning_rate_too_high"],
-                            {"learning_rate": rate, "held_out_training_labels": held, "lower_rate": suggestion,
-                             "held_out_at_lower_rate": retried[0]})]
-        held, val = retried
+    copy = trained(rate)
+    held, val = matches(copy)
+    if at_chance(held, val) and suggestion is not None and rate is not None and suggestion < rate / 2:
+        retry = trained(suggestion)
+        if not at_chance(*matches(retry)):
+            lower = matches(retry)[0]
+            return [_finding("learning_rate_too_high", f"a copy trained at your learning rate {rate:.2g} for {epochs} "
+                             f"epochs learned nothing (it matches held-out training labels {held:.0%} of the time, "
+                             f"chance is {chance:.0%}); at {suggestion:.2g} it matches {lower:.0%}. Lower the "
+                             "learning rate.", learning_rate=rate, held_out_training_labels=held,
+                             lower_rate=suggestion, held_out_at_lower_rate=lower)]
+        copy, rate = retry, suggestion
+        held, val = matches(copy)
     evidence = {"held_out_training_labels": held, "validation_labels": val, "chance": chance, "epochs": epochs}
+    findings = _regularization_findings(run, copy, trained, rate, fit_on)
+    findings += _batchnorm_findings(run, copy, held_out, batch_size)
+    if findings:
+        return findings
     if at_chance(held, val):
-        return [Finding("labels_misaligned", f"after {epochs} epochs a copy of the model matches the labels of "
-                        f"held-out training images {held:.0%} of the time and validation labels {val:.0%}: chance "
-                        f"is {chance:.0%}. Nothing learnable connects these images to these labels: check that "
-                        "images and labels were shuffled or filtered together.", DIAGNOSE_CODES["labels_misaligned"],
-                        evidence)]
-    if len(held_out) < MIN_HELD_OUT:
+        if run.found.get("learns"):
+            return []  # the range test learned; the learning-rate findings say what to change
+        validation = "" if val is None else f" and validation labels {val:.0%}"
+        return [_finding("labels_misaligned", f"after {epochs} epochs a copy of the model matches the labels of "
+                         f"held-out training images {held:.0%} of the time{validation}: chance is {chance:.0%}, and "
+                         "no learning rate lowered the loss. Nothing learnable connects these images to these "
+                         "labels: check that images and labels were shuffled or filtered together.", **evidence)]
+    if val is None or len(held_out) < min(MIN_HELD_OUT, len(run.val)):
         return []  # too few held-out images to tell a few points of difference from chance
     if val - held >= NOISE_GAP or (val - held >= NOISE_GAP / 2 and held < (1 - NOISE_SHARE) * val):
         estimate = 1 - held / val if val > 0 else float("nan")
-        return [Finding("label_noise", f"a copy of the model trained briefly matches the validation labels {val:.0%} "
-                        f"of the time but held-out training labels only {held:.0%}: about {estimate:.0%} of the "
-                        "training labels look wrong (if the validation labels are right).",
-                        DIAGNOSE_CODES["label_noise"], {**evidence, "noise_estimate": estimate})]
+        return [_finding("label_noise", f"a copy of the model trained briefly matches the validation labels {val:.0%} "
+                         f"of the time but held-out training labels only {held:.0%}: about {estimate:.0%} of the "
+                         "training labels look wrong (if the validation labels are right).", **evidence,
+                         noise_estimate=estimate)]
     if held - val >= 2 * NOISE_GAP:
-        return [Finding("validation_mismatch", f"a copy of the model trained briefly matches held-out training labels "
-                        f"{held:.0%} of the time but validation labels only {val:.0%}: the validation set is unlike "
-                        "the training set (other classes, other scaling, or labels that do not match).",
-                        DIAGNOSE_CODES["validation_mismatch"], evidence)]
+        return [_finding("validation_mismatch", f"a copy of the model trained briefly matches held-out training labels "
+                         f"{held:.0%} of the time but validation labels only {val:.0%}: the validation set is unlike "
+                         "the training set (other classes, other scaling, or labels that do not match).", **evidence)]
     return []
 
 
-def diagnose(model: keras.Model, x: np.ndarray, y: np.ndarray, validation_data: tuple | None = None,
-             batch_size: int = 64, max_images: int = 5000, epochs: int = 2, progress: bool = True) -> Report:
-    """Look for what would keep ``model`` from learning on ``(x, y)``, before training.
+def _regularization_findings(run: _Run, copy, trained, rate, fit_on) -> list[Finding]:
+    """Strong dropout or weight penalties and a copy that cannot even match its own training labels: train
+    one without them; if it does much better, the regularization is what holds the model back."""
+    regularizers = _regularizers(run.model)
+    if not regularizers:
+        return []
+    fitted = _balanced_match(copy, run.train.x[fit_on], run.labels[fit_on])
+    if fitted >= 0.5:
+        return []
+    try:
+        plain = trained(rate, _plain_compiled(run))
+    except Exception as error:  # noqa: BLE001 - a layer Keras cannot rebuild without its penalty
+        run.notes.append(f"could not try the model without regularization: {str(error)[:120]}")
+        return []
+    without = _balanced_match(plain, run.train.x[fit_on], run.labels[fit_on])
+    if without - fitted < REGULARIZATION_GAIN:
+        return []
+    return [_finding("over_regularization", f"a copy trained briefly matches only {fitted:.0%} of its own training "
+                     f"labels, and {without:.0%} without its dropout and weight penalties ({', '.join(regularizers)}): "
+                     "the regularization is so strong that the model cannot even fit its training images. Weaken "
+                     "it (dropout 0.2-0.5, L2 1e-4) and add it back only against overfitting.",
+                     with_regularization=fitted, without_regularization=without, regularizers=regularizers)]
 
-    ``model`` is your compiled model (your loss, output activation, optimizer); ``x``, ``y`` and
-    ``validation_data`` are what you would pass to ``fit``: uint8 or float images, integer or one-hot
-    labels. Returns a :class:`Report`: ``report.codes`` (most likely cause first; ``[]`` when nothing is
-    found) and ``report.findings`` (each with ``.code``, ``.message``, ``.evidence`` and ``.lesson``).
-    It shows as a table in a notebook.
 
-    Besides probes that need no training, it trains copies of your model briefly: a learning-rate range
-    test (100 batches) and, with ``validation_data``, ``epochs`` epochs on 80 % of at most ``max_images``
-    training images, whose predictions on the other 20 % and on the validation images reveal labels that do
-    not belong to their images or noisy labels. Your model, its optimizer and your arrays stay as they are.
+def _plain_compiled(run: _Run):
+    def build(copy):
+        plain = _without_regularization(copy)
+        plain.compile(optimizer=type(copy.optimizer).from_config(copy.optimizer.get_config()), loss=run.model.loss)
+        return plain
+    return build
+
+
+def _batchnorm_findings(run: _Run, copy, held_out, batch_size) -> list[Finding]:
+    """The copy in inference mode (moving statistics) against training mode (each batch's statistics)."""
+    if not any(isinstance(layer, keras.layers.BatchNormalization)
+               for layer in copy._flatten_layers(include_self=False, recursive=True)):
+        return []
+    images, labels = run.train.x[held_out], run.labels[held_out]
+    inference = _balanced_match(copy, images, labels)
+    training = _balanced_match(copy, images, labels, training=True, batch_size=max(batch_size, 2))
+    if training - inference < BATCHNORM_GAP or inference > run.chance + 2 * CHANCE_MARGIN:
+        return []
+    return [_finding("batchnorm_inference_gap", f"a copy trained briefly matches held-out labels {training:.0%} of the "
+                     f"time in training mode but only {inference:.0%} in inference mode (as evaluate and predict "
+                     "run it): batch normalization's moving statistics have not settled. Use larger batches, a lower "
+                     "momentum (e.g. BatchNormalization(momentum=0.9)) or more steps.",
+                     training_mode=training, inference_mode=inference)]
+
+
+@contextmanager
+def _random_state_kept():
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    try:
+        yield
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
+
+
+def diagnose(model: keras.Model, x=None, y=None, *, batch_size: int | None = None, epochs: int = 1,
+             validation_data=None, validation_split: float = 0.0, shuffle=True, sample_weight=None,
+             class_weight: dict | None = None, steps_per_epoch: int | None = None, max_images: int = 5000,
+             progress: bool = True, **fit_kwargs) -> Report:
+    """Look for what would keep ``model`` from learning, before training: call it with exactly the
+    arguments you would give ``fit``.
+
+    ``model`` is your compiled model (your loss, output activation, optimizer). ``x``, ``y``,
+    ``validation_data``, ``validation_split``, ``batch_size``, ``shuffle`` ... are what you pass to
+    ``fit``: arrays (uint8 or float images, integer or one-hot labels), a ``tf.data.Dataset`` of batches
+    (``image_dataset_from_directory``'s output too), a ``keras.utils.PyDataset`` or a generator. Other
+    ``fit`` arguments (``callbacks``, ``verbose`` ...) are accepted and ignored. ``epochs`` is the length of
+    the run you plan (a learning-rate schedule is judged over it). At most ``max_images`` images are read
+    (a generator loses the batches read: the report says so).
+
+    Returns a :class:`Report`: ``report.codes`` (most likely cause first; ``[]`` when nothing is found),
+    ``report.findings`` (each with ``.code``, ``.message``, ``.evidence`` and ``.lesson``) and
+    ``report.notes``. It shows as a table in a notebook.
+
+    Besides the probes that need no training, it trains copies of your model briefly: a learning-rate range
+    test (100 batches) and a short run (at least 150 batches) on 80 % of the images read, whose predictions
+    on the other 20 % and on the validation images reveal labels that do not belong to their images, noisy
+    labels, too much regularization or unsettled batch-norm statistics. Your model, its optimizer, your data
+    and the global random state stay as they are.
     """
-    labels, num_classes = _check_inputs(model, x, y, validation_data)
-    if len(x) > max_images:  # a random subset keeps the time bounded
-        keep = np.sort(np.random.default_rng(0).choice(len(x), max_images, replace=False))
-        x_probe, y_probe, labels_probe = x[keep], y[keep], labels[keep]
-    else:
-        x_probe, y_probe, labels_probe = x, y, labels
-    found: dict = {}  # what one probe leaves for the next: the learning rate the short run trains with
-    probes = [("loss and output layer", lambda: _loss_output_findings(model, x, y, labels, num_classes)),
-              ("input scaling", lambda: _input_findings(model, x)),
-              ("labels of training and validation", lambda: _label_findings(labels, num_classes, validation_data)),
-              ("gradient per layer", lambda: _gradient_findings(model, x, y, batch_size)),
-              ("learning-rate range test",
-               lambda: _learning_rate_findings(model, x_probe, y_probe, batch_size, found))]
-    if validation_data is not None:
-        probes.append(("a short run", lambda: _short_run_findings(model, x_probe, y_probe, labels_probe, num_classes,
-                                                                 validation_data, batch_size, epochs,
-                                                                 found.get("rate"), found.get("suggestion"))))
-    findings, probed = [], []
-    for name, probe in tqdm(probes, desc="diagnose", unit="probe", disable=not progress, leave=False):
-        if name in TRAINING_PROBES and any(f.code in BLOCKING for f in findings):
-            continue  # a broken pipeline makes these probes' signals meaningless: fix what was found first
-        findings.extend(probe())
-        probed.append(name)
+    require_compiled(model)
+    unknown = set(fit_kwargs) - {"callbacks", "verbose", "initial_epoch", "validation_steps", "validation_batch_size",
+                                 "validation_freq"}
+    if unknown:
+        raise TypeError(f"diagnose() got arguments fit does not take: {', '.join(sorted(unknown))}.")
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be a positive whole number, got {epochs!r}.")
+    train, val = read_fit_data(x, y, batch_size=batch_size, validation_data=validation_data,
+                               validation_split=validation_split, shuffle=shuffle, sample_weight=sample_weight,
+                               max_images=max_images)
+    batch_size = batch_size or (len(train.batch_labels[0]) if train.source != "arrays" else 32)
+    run = _Run(model, train, val, batch_size, epochs, steps_per_epoch, class_weight)
+    run.notes.extend(train.notes + (val.notes if val is not None else []))
+    with _random_state_kept():
+        findings = _prepare(run)
+        probed = ["labels"]
+        probes = [("trainable layers", _model_findings), ("loss and output layer", _loss_output_findings),
+                  ("loss before training", _nonfinite_loss_findings), ("input scaling", _input_findings),
+                  ("training and validation preprocessing", _preprocessing_findings),
+                  ("pixel order", _scrambled_findings), ("batch order", _order_findings),
+                  ("labels of training and validation", _label_findings), ("gradient per layer", _gradient_findings),
+                  ("learning-rate range test", _learning_rate_findings), ("a short run", _short_run_findings)]
+        for name, probe in tqdm(probes, desc="diagnose", unit="probe", disable=not progress, leave=False):
+            if name in TRAINING_PROBES and any(f.code in BLOCKING for f in findings):
+                continue  # a broken pipeline makes these probes' signals meaningless: fix what was found first
+            try:
+                findings.extend(probe(run))
+                probed.append(name)
+            except Skipped as reason:
+                run.notes.append(f"skipped {name}: {reason}.")
+            except Exception as error:  # noqa: BLE001 - a probe's failure must not hide what the others find
+                run.notes.append(f"skipped {name}: it failed on this model ({type(error).__name__}: "
+                                 f"{str(error).splitlines()[0][:160] if str(error) else ''}).")
     first_of_each = list({f.code: f for f in reversed(findings)}.values())[::-1]  # one finding per code
-    return Report(sorted(first_of_each, key=lambda f: PRIORITY.index(f.code)), probed)
-
-
-MONITOR_CODES = {
-    "nonfinite_loss": "lesson 04 (a learning rate too high) or 03 (unscaled inputs)",
-    "initial_loss": "lesson 06 (loss and output do not match) or 03 (unscaled inputs)",
-    "at_chance": "lesson 06 (stuck at chance), 08 (vanishing gradients) or 04 (learning rate)",
-    "one_class": "lesson 03 (unscaled inputs), 02 (class imbalance) or 06",
-    "overfitting": "lesson 05 (overfitting), 01 (too little data) or 07 (noisy labels)",
-    "vanishing_gradients": "lesson 08 (too deep to train)",
-    "exploding_gradients": "lesson 04 (a bad learning rate)",
-}
-
-
-class Monitor(keras.callbacks.Callback):
-    """Warn during ``fit``, once per problem, with the lesson to read::
-
-        monitor = Monitor(x_probe=x_val[:256], y_probe=y_val[:256])
-        model.fit(x, y, validation_data=(x_val, y_val), epochs=10, callbacks=[monitor])
-        monitor.findings  # what it warned about
-
-    After every epoch it reads the loss and accuracy Keras reports: a NaN or infinite loss, accuracy at
-    chance for ``chance_epochs`` epochs, validation loss rising for ``rising_epochs`` epochs while training
-    loss falls. With ``x_probe`` (a few hundred images) it also checks that the model does not predict one
-    class for nearly all of them; with ``y_probe`` too, the loss before training (it should be near ln K,
-    a uniform guess over K classes) and, after the first epoch, how much gradient reaches the first layer
-    compared with the last (``depth.gradient_rms``).
-    """
-
-    def __init__(self, x_probe: np.ndarray | None = None, y_probe: np.ndarray | None = None, *,
-                 chance_epochs: int = 2, rising_epochs: int = 2, verbose: bool = True):
-        super().__init__()
-        if y_probe is not None and x_probe is None:
-            raise ValueError("y_probe needs x_probe: give the images and their labels.")
-        if x_probe is not None and y_probe is not None:
-            check_pair(x_probe, y_probe)
-        if chance_epochs < 1 or rising_epochs < 1:
-            raise ValueError(f"chance_epochs and rising_epochs must be at least 1, got {chance_epochs} and "
-                             f"{rising_epochs}.")
-        self.x_probe = None if x_probe is None else np.asarray(x_probe)
-        self.y_probe = None if y_probe is None else class_indices(y_probe) if np.ndim(y_probe) == 1 else y_probe
-        self.chance_epochs, self.rising_epochs, self.verbose = chance_epochs, rising_epochs, verbose
-        self.findings: list[Finding] = []
-        self._epoch_logs: list[dict] = []
-
-    @property
-    def codes(self) -> list[str]:
-        return [finding.code for finding in self.findings]
-
-    def _warn(self, code: str, message: str) -> None:
-        if code in self.codes:
-            return
-        finding = Finding(code, message, MONITOR_CODES[code])
-        self.findings.append(finding)
-        if self.verbose:
-            print(finding, flush=True)
-
-    def _num_classes(self) -> int:
-        return int(self.model.outputs[0].shape[-1])
-
-    def on_train_begin(self, logs=None):
-        self.findings, self._epoch_logs = [], []
-        if self.y_probe is not None:
-            self._check_initial_loss()
-
-    def _check_initial_loss(self) -> None:
-        # Before the first update, on the probe; not from the batch logs, because a callback with a batch hook
-        # makes Keras wait for every batch's logs, which slows fit by several per cent.
-        loss_fn = keras.losses.get(getattr(self.model, "loss", None) or "sparse_categorical_crossentropy")
-        loss = float(keras.ops.mean(loss_fn(self.y_probe, self.model(self.x_probe, training=False))))
-        expected = math.log(self._num_classes())
-        if math.isfinite(loss) and not 0.5 * expected <= loss <= 2 * expected:
-            self._warn("initial_loss", f"before training, the loss on the probe images is {loss:.3g}; a model that "
-                                       f"guesses uniformly starts near ln {self._num_classes()} = {expected:.2f}.")
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        logs = dict(logs or {})
-        self._epoch_logs.append(logs)
-        if "loss" in logs and not math.isfinite(logs["loss"]):
-            self._warn("nonfinite_loss", f"the training loss is {logs['loss']} after epoch {epoch + 1}: training blew "
-                                         "up, and the weights are lost.")
-            return
-        chance = 1 / self._num_classes()
-        recent = self._epoch_logs[-self.chance_epochs:]
-        if len(recent) == self.chance_epochs and all("accuracy" in entry and abs(entry["accuracy"] - chance) < 0.02
-                                                     for entry in recent):
-            self._warn("at_chance", f"training accuracy has stayed at chance ({chance:.0%}) for {self.chance_epochs} "
-                                    "epochs: the model learns nothing.")
-        window = self._epoch_logs[-(self.rising_epochs + 1):]
-        if len(window) == self.rising_epochs + 1 and all("val_loss" in entry for entry in window):
-            val = [entry["val_loss"] for entry in window]
-            train = [entry["loss"] for entry in window]
-            if all(b > a for a, b in zip(val, val[1:])) and all(b < a for a, b in zip(train, train[1:])):
-                self._warn("overfitting", f"validation loss has risen for {self.rising_epochs} epochs ({val[0]:.3f} → "
-                                          f"{val[-1]:.3f}) while training loss fell: the model is learning its "
-                                          "training images by heart.")
-        if self.x_probe is not None:
-            self._check_predictions()
-        if self.y_probe is not None and epoch == 0:
-            self._check_gradients()
-
-    def _check_predictions(self) -> None:
-        outputs = keras.ops.convert_to_numpy(self.model(self.x_probe, training=False))
-        if outputs.ndim != 2 or outputs.shape[1] < 2:
-            return
-        counts = np.bincount(np.argmax(outputs, axis=1), minlength=outputs.shape[1])
-        if counts.max() >= 0.9 * len(outputs):
-            self._warn("one_class", f"the model predicts class {int(np.argmax(counts))} for {counts.max()} of "
-                                    f"{len(outputs)} probe images.")
-
-    def _check_gradients(self) -> None:
-        rms = gradient_rms(self.model, self.x_probe, self.y_probe, loss=self.model.loss)
-        if not np.all(np.isfinite(rms.values)):
-            self._warn("exploding_gradients", "some gradients are NaN or infinite after the first epoch.")
-        elif rms.iloc[-1] > 0 and rms.iloc[0] / rms.iloc[-1] < 1e-4:
-            self._warn("vanishing_gradients", f"the first layer ({rms.index[0]}) gets {rms.iloc[0] / rms.iloc[-1]:.0e} "
-                                              f"of the last layer's gradient: it cannot learn.")
+    return Report(sorted(first_of_each, key=lambda f: PRIORITY.index(f.code)), probed, run.notes)

@@ -48,7 +48,7 @@ class RangeTestResult:
 
 def lr_range_test(model: Callable[[], keras.Model], x: np.ndarray, y: np.ndarray, *, start: float = 1e-6,
                   stop: float = 1.0, steps: int = 100, batch_size: int = 64,
-                  optimizer: str | keras.optimizers.Optimizer = "adam", seed: int = 0, stop_factor: float = 4.0,
+                  optimizer: str | keras.optimizers.Optimizer = "adam", seed: int | None = 0, stop_factor: float = 4.0,
                   loss: str | keras.losses.Loss = "sparse_categorical_crossentropy",
                   progress: bool = True) -> RangeTestResult:
     """Train a fresh ``model()`` for up to ``steps`` batches while the learning rate grows
@@ -58,7 +58,8 @@ def lr_range_test(model: Callable[[], keras.Model], x: np.ndarray, y: np.ndarray
     ``model`` builds the model (as in ``train``); ``optimizer`` is a Keras optimizer name or a fresh
     optimizer instance (e.g. ``keras.optimizers.SGD(momentum=0.9)``), whose rate the test sets;
     ``loss`` the loss to train with (for one-hot labels, ``"categorical_crossentropy"``).
-    The model is thrown away afterwards: the test only measures.
+    The model is thrown away afterwards: the test only measures. ``seed`` seeds Python, NumPy and the
+    backend before building (as ``train`` does); ``None`` builds without touching the global random state.
     """
     if not 0 < start < stop:
         raise ValueError(f"need 0 < start < stop, got start={start}, stop={stop}.")
@@ -67,10 +68,10 @@ def lr_range_test(model: Callable[[], keras.Model], x: np.ndarray, y: np.ndarray
     if len(x) != len(y) or len(x) < batch_size:
         raise ValueError(f"need matching x and y with at least batch_size={batch_size} images, "
                          f"got {len(x)} images and {len(y)} labels.")
-    built = seeded_build(model, seed)
+    built = model() if seed is None else seeded_build(model, seed)
     built.compile(optimizer=make_optimizer(optimizer, start), loss=loss)
     rates = np.geomspace(start, stop, steps)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(0 if seed is None else seed)
     order = rng.permutation(len(x))
     batches_per_pass = len(x) // batch_size
     losses = []

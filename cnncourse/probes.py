@@ -1,7 +1,8 @@
-"""Look inside a model: the values that reach a layer, and the loss before any training."""
+"""Look inside a model: the values that reach a layer, the loss before any training, and a faithful copy."""
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 
 import keras
 import numpy as np
@@ -21,7 +22,59 @@ def first_conv_input(model: keras.Model, x: np.ndarray) -> np.ndarray:
     raise ValueError(f"model {model.name!r} has no Conv2D layer.")
 
 
-def _call_in_batches(model, x, batch_size=256, training=False):
+def weight_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    """The layers with a kernel (``Conv2D``, ``Dense`` ...), nested models included, trainable or not."""
+    return [layer for layer in model._flatten_layers(include_self=False, recursive=True)
+            if not isinstance(layer, keras.Model) and getattr(layer, "kernel", None) is not None]
+
+
+@contextmanager
+def _inputs_recorded(layers: list[keras.layers.Layer]):
+    """Record (layer, first input) each time one of ``layers`` is called, in the order the model calls them."""
+    seen = []
+    for layer in layers:
+        def recorded(*args, _call=layer.call, _layer=layer, **kwargs):
+            seen.append((_layer, args[0] if args else next(iter(kwargs.values()))))
+            return _call(*args, **kwargs)
+        object.__setattr__(layer, "call", recorded)  # on the instance: Keras' __call__ runs self.call
+    try:
+        yield seen
+    finally:
+        for layer in layers:
+            object.__delattr__(layer, "call")
+
+
+def first_layer_input(model: keras.Model, x: np.ndarray) -> tuple[np.ndarray, keras.layers.Layer | None]:
+    """The values the model's first layer with weights (a convolution or dense layer, however deeply
+    nested) receives for images ``x`` in inference mode, and that layer: what is left of the input after
+    the model's own scaling, normalization and flattening. ``(x, None)`` for a model without one."""
+    with _inputs_recorded(weight_layers(model)) as seen:
+        model(keras.ops.convert_to_tensor(np.asarray(x, dtype="float32")), training=False)
+    if not seen:
+        return np.asarray(x, dtype="float32"), None
+    layer, values = seen[0]
+    return keras.ops.convert_to_numpy(values), layer
+
+
+def copy_model(model: keras.Model, optimizer: keras.optimizers.Optimizer | None = None) -> keras.Model:
+    """A compiled copy of ``model`` that computes what it computes (weights, adapted ``Normalization``
+    statistics, frozen layers), with its loss and a fresh optimizer of the same kind (or ``optimizer``).
+    Raises ValueError when Keras cannot copy it faithfully (e.g. a subclassed model without ``get_config``)."""
+    try:
+        copy = keras.models.clone_model(model)
+        copy.set_weights(model.get_weights())
+    except Exception as error:  # noqa: BLE001 - Keras raises many kinds here for models it cannot rebuild
+        raise ValueError(f"Keras cannot copy this model ({type(error).__name__}: {str(error)[:120]})") from None
+    for layer in copy._flatten_layers(include_self=False, recursive=True):
+        if isinstance(layer, keras.layers.Normalization) and layer.built:
+            layer.finalize_state()  # its mean and variance are computed from the copied weights only here
+    if optimizer is None:
+        optimizer = type(model.optimizer).from_config(model.optimizer.get_config())
+    copy.compile(optimizer=optimizer, loss=model.loss)
+    return copy
+
+
+def call_in_batches(model, x, batch_size=256, training=False):
     # A plain call, not predict(): predict compiles a function per new model, and probing
     # many models makes TensorFlow print retracing warnings into the notebook.
     x = np.asarray(x, dtype="float32")
@@ -31,7 +84,7 @@ def _call_in_batches(model, x, batch_size=256, training=False):
 
 def layer_output(model: keras.Model, layer_name: str, x: np.ndarray) -> np.ndarray:
     """The output of the layer named ``layer_name`` for images ``x`` (inference mode)."""
-    return _call_in_batches(keras.Model(model.inputs[0], model.get_layer(layer_name).output), x)
+    return call_in_batches(keras.Model(model.inputs[0], model.get_layer(layer_name).output), x)
 
 
 def initial_loss(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
@@ -41,7 +94,7 @@ def initial_loss(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
     ``EXPECTED_INITIAL_LOSS`` = ln(10) ≈ 2.30; far above it means huge, confident
     outputs before the first update.
     """
-    probabilities = _call_in_batches(model, x)
+    probabilities = call_in_batches(model, x)
     return float(keras.ops.convert_to_numpy(
         keras.losses.sparse_categorical_crossentropy(y, probabilities)).mean())
 

@@ -47,7 +47,7 @@ def class_indices(y: np.ndarray) -> np.ndarray:
     return y.astype("int64")
 
 
-def _require_compiled(model: keras.Model) -> None:
+def require_compiled(model: keras.Model) -> None:
     if not isinstance(model, keras.Model):
         raise TypeError(f"expected a Keras model, got {type(model).__name__}.")
     if not getattr(model, "compiled", False) or getattr(model, "loss", None) is None:
@@ -66,7 +66,7 @@ def check_pair(x: np.ndarray, y: np.ndarray) -> None:
 def loss_at_init(model: keras.Model, x: np.ndarray, y: np.ndarray, batch_size: int = 256) -> float:
     """The model's own compiled loss on ``(x, y)``, as ``evaluate`` reports it: call it before
     training and compare it with :func:`expected_initial_loss`."""
-    _require_compiled(model)
+    require_compiled(model)
     check_pair(x, y)
     return float(model.evaluate(x, y, batch_size=batch_size, verbose=0, return_dict=True)["loss"])
 
@@ -113,7 +113,7 @@ def overfit_one_batch(model: keras.Model, x: np.ndarray, y: np.ndarray, *, steps
 
     A healthy pipeline learns a few dozen images by heart (accuracy ``target``) well within 100
     steps. Your model, its weights and its optimizer are left as they are."""
-    _require_compiled(model)
+    require_compiled(model)
     check_pair(x, y)
     if steps < 1:
         raise ValueError(f"steps must be at least 1, got {steps}.")

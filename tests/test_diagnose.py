@@ -1,9 +1,11 @@
+import random
+
 import keras
 import numpy as np
 import pytest
 from keras import layers
 
-from cnncourse.diagnose import MONITOR_CODES, Monitor, _short_run_findings, diagnose
+from cnncourse.diagnose import MONITOR_CODES, Monitor, diagnose
 
 
 def classifier(activation="relu", initializer="he_normal", n_conv=1, head=layers.GlobalAveragePooling2D):
@@ -141,25 +143,50 @@ def test_a_healthy_pipeline_has_no_findings_and_nothing_changes(pipeline):
     assert all(np.array_equal(a, b) for a, b in zip(weights, model.get_weights())) and np.array_equal(x, x_before)
 
 
+SOFTMAX_TWICE_CODE = [] if keras.backend.backend() == "tensorflow" else ["loss_output_mismatch"]
+
+
 @pytest.mark.parametrize("model, labels, code", [
     (lambda: compiled(small_cnn(scale=False)), "int", "unscaled_inputs"),
-    (lambda: compiled(small_cnn(), keras.losses.SparseCategoricalCrossentropy(from_logits=True)), "int",
-     "loss_output_mismatch"),
     (lambda: compiled(small_cnn(activation=None)), "int", "loss_output_mismatch"),
+    (lambda: compiled(small_cnn(activation="relu")), "int", "loss_output_mismatch"),
     (lambda: compiled(small_cnn(), "categorical_crossentropy"), "int", "loss_output_mismatch"),
-    (lambda: compiled(small_cnn()), "one-hot", "loss_output_mismatch"),
+    (lambda: compiled(small_cnn(), "mse"), "int", "loss_output_mismatch"),
     (lambda: compiled(small_cnn(), "binary_crossentropy"), "int", "loss_output_mismatch"),
+    (lambda: compiled(small_cnn(), "sparse_categorical_crossentropy"), "one-hot", "labels_not_class_indices"),
+    (lambda: compiled(small_cnn(), "sparse_categorical_crossentropy"), "divided by 255", "labels_not_class_indices"),
     (lambda: compiled(small_cnn(n_conv=12, conv_activation="sigmoid", initializer="glorot_uniform")), "int",
      "vanishing_gradients"),
-], ids=["no-rescaling", "softmax-and-from-logits", "logits-without-from-logits", "categorical-on-indices",
-        "sparse-on-one-hot", "binary-on-ten-classes", "deep-sigmoid"])
+], ids=["no-rescaling", "logits-without-from-logits", "relu-output", "categorical-on-indices", "mse-on-indices",
+        "binary-on-ten-classes", "sparse-on-one-hot", "labels-scaled", "deep-sigmoid"])
 def test_each_planted_failure_is_the_top_finding(model, labels, code, pipeline):
     x, y, x_val, y_val = pipeline
-    y = keras.utils.to_categorical(y, 10) if labels == "one-hot" else y
+    y = {"one-hot": keras.utils.to_categorical(y, 10), "divided by 255": y / 255}.get(labels, y)
     keras.utils.set_random_seed(0)
     report = diagnose(model(), x, y, progress=False)
     assert report.codes[:1] == [code], report
     assert report.findings[0].lesson.startswith("lesson") and report.findings[0].evidence
+
+
+def test_softmax_read_as_logits_blocks_only_where_keras_does_not_repair_it(pipeline):
+    """On TensorFlow Keras notices a softmax output under from_logits=True and uses its logits (lesson 06):
+    a note, not a cause; on the other backends the softmax is applied twice and nothing is learned."""
+    x, y, _, _ = pipeline
+    model = compiled(small_cnn(), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    report = diagnose(model, x[:1500], y[:1500], progress=False)
+    assert report.codes[:1] == SOFTMAX_TWICE_CODE, report
+    if not SOFTMAX_TWICE_CODE:
+        assert any("from_logits=True" in note for note in report.notes) and "a short run" in report.probed
+
+
+def test_a_one_unit_softmax_on_two_classes_is_a_loss_output_mismatch_not_a_crash(pipeline):
+    x, y, _, _ = pipeline
+    two = y < 2
+    model = compiled(small_cnn(), "binary_crossentropy")
+    model = keras.Sequential([keras.Input((16, 16, 3)), layers.Rescaling(1 / 255), layers.Conv2D(4, 3),
+                              layers.Flatten(), layers.Dense(1, activation="softmax")])
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    assert diagnose(model, x[two], y[two], progress=False).codes[:1] == ["loss_output_mismatch"]
 
 
 def test_label_findings_imbalance_validation_mismatch_and_little_data(pipeline):
@@ -172,9 +199,32 @@ def test_label_findings_imbalance_validation_mismatch_and_little_data(pipeline):
     keep &= (y != 9) | (np.cumsum(y == 9) <= 20)
     imbalanced = diagnose(model, x[keep], y[keep], validation_data=(x_val, y_val), progress=False).codes
     assert "class_imbalance" in imbalanced and "validation_mismatch" not in imbalanced  # a balanced validation set
-    scaled_twice = (x_val.astype("float32") / 255, y_val)
-    assert diagnose(model, x, y, validation_data=scaled_twice, progress=False).codes == ["validation_mismatch"]
+    weighted = diagnose(model, x[keep], y[keep], class_weight={9: 10.0}, progress=False)
+    assert "class_imbalance" not in weighted.codes and any("class_weight" in note for note in weighted.notes)
     assert diagnose(model, x[:500], y[:500], progress=False).codes == ["too_little_data"]
+
+
+def test_validation_inputs_on_another_scale_are_a_preprocessing_mismatch(pipeline):
+    x, y, x_val, y_val = pipeline
+    model = compiled(small_cnn())
+    scaled_twice = (x_val.astype("float32") / 255, y_val)
+    assert diagnose(model, x, y, validation_data=scaled_twice, progress=False).codes[:1] == ["preprocessing_mismatch"]
+
+
+def test_pixels_scaled_twice_are_named(pipeline):
+    x, y, _, _ = pipeline
+    report = diagnose(compiled(small_cnn()), x.astype("float32") / 255, y, progress=False)
+    assert report.codes[:1] == ["inputs_scaled_twice"], report
+
+
+def test_a_whole_model_frozen_is_named_and_a_frozen_layer_is_not(pipeline):
+    x, y, _, _ = pipeline
+    frozen = small_cnn()
+    frozen.trainable = False
+    assert diagnose(compiled(frozen), x, y, progress=False).codes[:1] == ["frozen_model"]
+    one_frozen = small_cnn(n_conv=2)
+    one_frozen.layers[2].trainable = False  # the first convolution: a KeyError in an earlier version
+    assert diagnose(compiled(one_frozen), x, y, progress=False).codes == []
 
 
 def test_diagnose_refuses_bad_input_with_a_clear_message(pipeline):
@@ -186,10 +236,12 @@ def test_diagnose_refuses_bad_input_with_a_clear_message(pipeline):
         diagnose(model, x, y[:5], progress=False)
     with pytest.raises(ValueError, match="class indices 0..9"):
         diagnose(model, x, y + 1, progress=False)
-    with pytest.raises(ValueError, match="image classifiers"):
+    with pytest.raises(ValueError, match="cannot take these images"):
         diagnose(model, x.reshape(len(x), -1), y, progress=False)
     with pytest.raises(ValueError, match="validation_data should be a pair"):
         diagnose(model, x, y, validation_data=x_val, progress=False)
+    with pytest.raises(TypeError, match="fit does not take: learning_rate"):
+        diagnose(model, x, y, learning_rate=0.1, progress=False)
 
 
 def with_rate(rate, optimizer=keras.optimizers.Adam):
@@ -203,7 +255,11 @@ def with_rate(rate, optimizer=keras.optimizers.Adam):
     (lambda: with_rate(1e-3), "40% noise", "label_noise"),
     (lambda: with_rate(3.0), None, "learning_rate_too_high"),
     (lambda: with_rate(1e-7), None, "learning_rate_too_low"),
-], ids=["shuffled-labels", "noisy-labels", "rate-too-high", "rate-too-low"])
+    (lambda: with_rate(1e-6, keras.optimizers.SGD), None, "learning_rate_too_low"),
+    (lambda: with_rate(keras.optimizers.schedules.ExponentialDecay(1e-3, decay_steps=5, decay_rate=0.01)), None,
+     "learning_rate_too_low"),
+], ids=["shuffled-labels", "noisy-labels", "rate-too-high", "rate-too-low", "sgd-rate-too-low",
+        "schedule-decays-to-nothing"])
 def test_the_probes_that_train_find_labels_and_learning_rates(make_model, relabel, code, pipeline):
     x, y, x_val, y_val = pipeline
     rng = np.random.default_rng(0)
@@ -214,20 +270,17 @@ def test_the_probes_that_train_find_labels_and_learning_rates(make_model, relabe
         y = np.where(flip, (y + rng.integers(1, 10, len(y))) % 10, y)
     keras.utils.set_random_seed(0)
     model = make_model()
-    rate_before = float(model.optimizer.learning_rate.numpy())
-    report = diagnose(model, x, y, validation_data=(x_val, y_val), progress=False)
+    config = model.optimizer.get_config()
+    report = diagnose(model, x, y, validation_data=(x_val, y_val), epochs=5, progress=False)
     assert report.codes[:1] == [code], report
-    assert float(model.optimizer.learning_rate.numpy()) == rate_before
+    assert model.optimizer.get_config() == config
 
 
-@pytest.mark.parametrize("shuffled, code", [(False, "learning_rate_too_high"), (True, "labels_misaligned")])
-def test_a_short_run_that_learns_nothing_is_retried_at_the_suggested_rate(shuffled, code, pipeline):
-    """A copy that learns nothing at the learner's rate blames the rate only if a copy at the range test's
-    suggestion learns; otherwise the labels are to blame."""
+def test_diagnose_leaves_the_global_random_state_as_it_found_it(pipeline):
     x, y, x_val, y_val = pipeline
-    y = np.random.default_rng(0).permutation(y) if shuffled else y
-    keras.utils.set_random_seed(0)
-    model = with_rate(50.0, keras.optimizers.SGD)
-    findings = _short_run_findings(model, x, y, y, 10, (x_val, y_val), 64, 2, rate=50.0, suggestion=1e-2)
-    assert [f.code for f in findings] == [code]
-    assert ("lower_rate" in findings[0].evidence) == (code == "learning_rate_too_high")
+    model = compiled(small_cnn())
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    diagnose(model, x[:1000], y[:1000], validation_data=(x_val, y_val), progress=False)
+    assert random.getstate() == python_state
+    after = np.random.get_state()
+    assert all(np.array_equal(a, b) for a, b in zip(numpy_state[1:2], after[1:2])) and numpy_state[2] == after[2]
