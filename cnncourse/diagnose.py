@@ -379,8 +379,8 @@ def _scrambled_findings(run: _Run) -> list[Finding]:
         return [_finding("scrambled_images", f"neighbouring pixels are correlated {correlation:.2f} (photographs: "
                          f"about 0.9), but {repaired:.2f} once the same memory is read as channels first: the images "
                          "were reshaped where they needed a transpose, e.g. CIFAR-10's rows with "
-                         "reshape(-1, 32, 32, 3) instead of reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1).", correlation=correlation,
-                         channels_first=repaired)]
+                         "reshape(-1, 32, 32, 3) instead of reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1).",
+                         correlation=correlation, channels_first=repaired)]
     if correlation < SCRAMBLED:
         return [_finding("scrambled_images", f"neighbouring pixels are correlated only {correlation:.2f} (photographs: "
                          "about 0.9): the pixels were reordered at load, or these are not images. Look at a few.",
