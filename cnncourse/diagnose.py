@@ -86,7 +86,9 @@ PURE_BATCHES = 0.5           # batches whose most common class takes this share 
 PURITY_RATIO = 2             # ... this many times a shuffled pipeline's share: unshuffled
 TOO_HIGH = 3                 # learning rate this many times above the range test's lowest point (lesson 04)
 TOO_LOW = 100                # ... or this many times below it
-MIN_DIP = 0.04               # a range test whose smoothed loss never falls this share below its start learned nothing
+MIN_DIP = 0.01               # a range test whose smoothed loss never falls this share below its start judges no rate
+REFERENCE_RATE = 1e-3        # Adam at this rate learns on most image classifiers: the short run's control
+MOVED = 0.01                 # weights that moved less than this share of their size in the short run: steps too small
 CHANCE_MARGIN = 0.05         # a short run within this of chance has learned nothing
 REGULARIZATION_GAIN = 0.15   # a copy without dropout and L2 matches this much more of its own training labels
 BATCHNORM_GAP = 0.2          # training mode matches this much more than inference mode: statistics not settled
@@ -475,10 +477,9 @@ def _gradient_findings(run: _Run) -> list[Finding]:
                      "gradient: it cannot learn.", first_to_last=ratio)]
 
 
-def _faithful_copy(run: _Run, learning_rate: float | None = None) -> keras.Model:
-    """A copy of the learner's model (a fresh optimizer of the same kind, at ``learning_rate`` if given)
-    that computes exactly what the model computes; Skipped when Keras cannot make one."""
-    optimizer = None
+def _faithful_copy(run: _Run, learning_rate: float | None = None, optimizer=None) -> keras.Model:
+    """A copy of the learner's model (a fresh optimizer of the same kind, at ``learning_rate`` if given, or
+    ``optimizer``) that computes exactly what the model computes; Skipped when Keras cannot make one."""
     if learning_rate is not None:
         config = run.model.optimizer.get_config()
         optimizer = type(run.model.optimizer).from_config({**config, "learning_rate": learning_rate})
@@ -519,31 +520,30 @@ def _learning_rate_findings(run: _Run) -> list[Finding]:
                          "learning rate of 1e-6: look for an exponential activation, a log of 0 or a custom loss that "
                          "divides by 0.", steps=len(result.losses))]
     smooth = result.smoothed()
-    # A model that learns nothing from the images can still predict how common each class is: the entropy of the
-    # labels. Only a loss below that shows something learned (a rate judged on a curve without it means nothing).
+    # Guessing each class's share gives the labels' entropy: a loss that starts above it and falls to it has
+    # learned nothing from the images. The dip counts from the lower of the two.
+    start = float(smooth[0])
     if run.labels is not None:
         shares = np.bincount(run.labels) / len(run.labels)
-        floor = float(-np.sum(shares[shares > 0] * np.log(shares[shares > 0])))
-    else:
-        floor = float(smooth[0])
-    dip = float((floor - np.nanmin(smooth)) / floor) if floor > 0 else 0.0
+        start = min(start, float(-np.sum(shares[shares > 0] * np.log(shares[shares > 0]))))
+    dip = float((start - np.nanmin(smooth)) / start) if start > 0 else 0.0
     lowest_index = int(np.nanargmin(smooth))
     lowest = float(result.learning_rates[lowest_index])
-    run.found.update(dip=dip, learns=dip >= MIN_DIP, suggestion=lowest / 10, rate=typical)
-    if dip < MIN_DIP:
-        run.notes.append(f"in the learning-rate range test the loss never fell more than {max(dip, 0):.0%} below what "
-                         "guessing the classes' shares gives, at any rate from 1e-6 to 10: no learning rate can be "
-                         "judged.")
+    run.found.update(rate=typical, typical=typical)
+    # A curve that hardly falls, or whose lowest point is an end of the sweep, has no lowest point to trust.
+    if dip < MIN_DIP or not 2 < lowest_index < len(smooth) - 3:
+        run.notes.append(f"the learning-rate range test's loss fell by {dip:.1%} at most, lowest at {lowest:.2g}: too "
+                         "flat to judge a learning rate from it; the short run judges it instead.")
         return []
-    at_top = lowest_index >= len(result.learning_rates) - 3 and result.learning_rates[-1] >= 1.0
+    run.found["suggestion"] = lowest / 10
     evidence = {"learning_rate": typical, "highest_rate": highest, "lowest_loss_rate": lowest, "dip": dip}
     schedule = " (the largest your schedule reaches)" if len(rates) > 1 else ""
-    if highest > TOO_HIGH * lowest and lowest_index > 2:
+    if highest > TOO_HIGH * lowest:
         run.found["rate"] = lowest / 10
         return [_finding("learning_rate_too_high", f"the learning rate {highest:.2g}{schedule} is "
                          f"{highest / lowest:.0f} times the rate at the lowest point of a range test ({lowest:.2g}); "
                          "start 3 to 10 times below that point.", **evidence)]
-    if typical < lowest / TOO_LOW and not at_top:
+    if typical < lowest / TOO_LOW:
         run.found["rate"] = lowest / 10
         schedule = " (the median your schedule gives over the run)" if len(rates) > 1 else ""
         below = f"{lowest / typical:.0f} times" if typical > 0 else "far"
@@ -578,6 +578,14 @@ def _without_regularization(model: keras.Model) -> keras.Model:
     return copy
 
 
+def _weights_moved(before: keras.Model, after: keras.Model) -> float:
+    """How far the trained copy's kernels moved from the model's: ||after - before|| / ||before||, over all."""
+    pairs = [(a.kernel.numpy(), b.kernel.numpy()) for a, b in zip(weight_layers(before), weight_layers(after))]
+    change = sum(float(np.sum((b - a) ** 2)) for a, b in pairs)
+    size = sum(float(np.sum(a ** 2)) for a, _ in pairs)
+    return math.sqrt(change / size) if size > 0 else float("inf")
+
+
 def _regularizers(model: keras.Model) -> list[str]:
     found = []
     for layer in model._flatten_layers(include_self=False, recursive=True):
@@ -607,10 +615,10 @@ def _short_run_findings(run: _Run) -> list[Finding]:
         raise Skipped(f"too few images ({len(x)}) to hold some out")
     batch_size = min(run.batch_size, len(fit_on))
     epochs = max(1, math.ceil(MIN_STEPS / math.ceil(len(fit_on) / batch_size)))
-    chance, rate, suggestion = run.chance, run.found.get("rate"), run.found.get("suggestion")
+    chance, rate = run.chance, run.found.get("rate")
 
-    def trained(learning_rate, build=None):
-        copy = _faithful_copy(run, learning_rate)
+    def trained(learning_rate=None, build=None, optimizer=None):
+        copy = _faithful_copy(run, learning_rate, optimizer)
         if build is not None:
             copy = build(copy)
         copy.fit(x[fit_on], y[fit_on], epochs=epochs, batch_size=batch_size, verbose=0)
@@ -625,30 +633,39 @@ def _short_run_findings(run: _Run) -> list[Finding]:
 
     copy = trained(rate)
     held, val = matches(copy)
-    if at_chance(held, val) and suggestion is not None and rate is not None and suggestion < rate / 2:
-        retry = trained(suggestion)
-        if not at_chance(*matches(retry)):
-            lower = matches(retry)[0]
-            return [_finding("learning_rate_too_high", f"a copy trained at your learning rate {rate:.2g} for {epochs} "
-                             f"epochs learned nothing (it matches held-out training labels {held:.0%} of the time, "
-                             f"chance is {chance:.0%}); at {suggestion:.2g} it matches {lower:.0%}. Lower the "
-                             "learning rate.", learning_rate=rate, held_out_training_labels=held,
-                             lower_rate=suggestion, held_out_at_lower_rate=lower)]
-        copy, rate = retry, suggestion
-        held, val = matches(copy)
+    if at_chance(held, val):
+        # The learner's optimizer learned nothing. A control: Adam at a rate that learns on most image classifiers.
+        control = trained(optimizer=keras.optimizers.Adam(REFERENCE_RATE))
+        control_held, control_val = matches(control)
+        if not at_chance(control_held, control_val):
+            if "suggestion" in run.found and rate != run.found.get("typical"):
+                return []  # the range test has already named the learning rate
+            moved = _weights_moved(run.model, copy)
+            code = "learning_rate_too_low" if moved < MOVED else "learning_rate_too_high"
+            what = (f"its weights moved only {moved:.2%} of their size: the steps are too small" if moved < MOVED
+                    else f"its weights moved {moved:.0%} of their size and it still learned nothing: the steps are too "
+                         "large")
+            return [_finding(code, f"a copy trained with your optimizer at {rate:.2g} for {epochs} epochs "
+                             "matches "
+                             f"held-out training labels {held:.0%} of the time (chance: {chance:.0%}); {what}. With "
+                             f"Adam at {REFERENCE_RATE:g} the same copy matches {control_held:.0%}. Run a "
+                             "learning-rate range test (lesson 04) and start 3 to 10 times below its lowest point.",
+                             learning_rate=rate, held_out_training_labels=held, weights_moved=moved,
+                             held_out_with_adam=control_held)]
+        copy, held, val = control, control_held, control_val
     evidence = {"held_out_training_labels": held, "validation_labels": val, "chance": chance, "epochs": epochs}
     findings = _regularization_findings(run, copy, trained, rate, fit_on)
     findings += _batchnorm_findings(run, copy, held_out, batch_size)
     if findings:
         return findings
     if at_chance(held, val):
-        if run.found.get("learns"):
-            return []  # the range test learned; the learning-rate findings say what to change
         validation = "" if val is None else f" and validation labels {val:.0%}"
         return [_finding("labels_misaligned", f"after {epochs} epochs a copy of the model matches the labels of "
-                         f"held-out training images {held:.0%} of the time{validation}: chance is {chance:.0%}, and "
-                         "no learning rate lowered the loss. Nothing learnable connects these images to these "
-                         "labels: check that images and labels were shuffled or filtered together.", **evidence)]
+                         f"held-out training images {held:.0%} of the time{validation}: chance is "
+                         f"{chance:.0%}, at "
+                         f"your learning rate and with Adam at {REFERENCE_RATE:g}. Nothing learnable connects these "
+                         "images to these labels: check that images and labels were shuffled or filtered together.",
+                         **evidence)]
     if val is None or len(held_out) < min(MIN_HELD_OUT, len(run.val)):
         return []  # too few held-out images to tell a few points of difference from chance
     if val - held >= NOISE_GAP or (val - held >= NOISE_GAP / 2 and held < (1 - NOISE_SHARE) * val):
