@@ -162,6 +162,11 @@ def read_one(x, y=None, *, sample_weight=None, batch_size: int | None = None, sh
             raise ValueError(f"when {what} is a {describe(x)}, sample weights come as the third item of each "
                              "batch, not as sample_weight= (as for fit).")
     if _is_tf_dataset(x):
+        spec = x.element_spec[0] if isinstance(x.element_spec, tuple) else x.element_spec
+        shape = getattr(spec, "shape", None)
+        if shape is not None and shape.rank == 3 and shape[-1] in (1, 3, 4) and shape[0] is not None:
+            raise ValueError(f"{what} yields single images of shape {tuple(shape)}, not batches: fit needs batches; "
+                             "add .batch(32).")
         cardinality = int(x.cardinality())
         total_batches = cardinality if cardinality >= 0 else None
         return _from_batches(x.as_numpy_iterator(), "tf.data.Dataset", what, max_images, total_batches)
