@@ -284,3 +284,110 @@ def test_diagnose_leaves_the_global_random_state_as_it_found_it(pipeline):
     assert random.getstate() == python_state
     after = np.random.get_state()
     assert all(np.array_equal(a, b) for a, b in zip(numpy_state[1:2], after[1:2])) and numpy_state[2] == after[2]
+
+
+def backbone_inside(scale_inside=True):
+    """The usual transfer-learning model: a frozen backbone (with its own Rescaling) nested as one layer."""
+    backbone = keras.Sequential([keras.Input((16, 16, 3)), *([layers.Rescaling(1 / 255)] if scale_inside else []),
+                                 layers.Conv2D(8, 3, activation="relu"), layers.GlobalAveragePooling2D()],
+                                name="backbone")
+    backbone.trainable = False
+    inputs = keras.Input((16, 16, 3))
+    return compiled(keras.Model(inputs, layers.Dense(10, activation="softmax")(backbone(inputs, training=False))))
+
+
+def test_a_nested_frozen_backbone_is_followed_into(pipeline):
+    x, y, x_val, y_val = pipeline
+    report = diagnose(backbone_inside(), x[:1000], y[:1000], progress=False)
+    assert "unscaled_inputs" not in report.codes and not any("failed" in note for note in report.notes), report
+    assert diagnose(backbone_inside(scale_inside=False), x[:1000], y[:1000], progress=False).codes[:1] == [
+        "unscaled_inputs"]
+
+
+def test_a_deep_sigmoid_mlp_has_vanishing_gradients_not_unscaled_inputs(pipeline):
+    x, y, _, _ = pipeline
+    model = keras.Sequential([keras.Input((16, 16, 3)), layers.Rescaling(1 / 255), layers.Flatten(),
+                              *[layers.Dense(32, activation="sigmoid") for _ in range(14)],
+                              layers.Dense(10, activation="softmax")])
+    assert diagnose(compiled(model), x[:1000], y[:1000], progress=False).codes[:1] == ["vanishing_gradients"]
+
+
+def test_an_adapted_normalization_layer_survives_the_copies_that_train(pipeline):
+    x, y, x_val, y_val = pipeline
+    norm = layers.Normalization()
+    norm.adapt(x[:500].astype("float32"))
+    model = keras.Sequential([keras.Input((16, 16, 3)), norm, layers.Conv2D(8, 3, activation="relu"),
+                              layers.Flatten(), layers.Dense(10, activation="softmax")])
+    assert diagnose(compiled(model), x, y, validation_data=(x_val, y_val), progress=False).codes == []
+
+
+def test_a_dataset_sorted_by_class_is_unshuffled_and_a_shuffled_one_is_not(pipeline):
+    tf = pytest.importorskip("tensorflow")
+    x, y, x_val, y_val = pipeline
+    order = np.argsort(y, kind="stable")
+    unshuffled = tf.data.Dataset.from_tensor_slices((x[order], y[order])).batch(32)
+    report = diagnose(compiled(small_cnn()), unshuffled, progress=False, max_images=1000)
+    assert report.codes[:1] == ["unshuffled_data"], report
+    assert any("sorted by class" in note for note in report.notes)  # class counts of a sorted prefix mean nothing
+    shuffled = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(3000, seed=0).batch(32)
+    val = tf.data.Dataset.from_tensor_slices((x_val, y_val)).batch(32)
+    assert diagnose(compiled(small_cnn()), shuffled, validation_data=val, progress=False).codes == []
+
+
+def test_pixels_read_in_the_wrong_memory_order_are_scrambled_images():
+    rng = np.random.default_rng(0)
+    y = np.arange(1000) % 10
+    blocks = rng.integers(0, 256, (10, 4, 4, 3))[y] + rng.normal(0, 10, (1000, 4, 4, 3))
+    x = np.clip(blocks.repeat(4, axis=1).repeat(4, axis=2), 0, 255).astype("uint8")  # smooth 16x16 images
+    scrambled = np.ascontiguousarray(x.transpose(0, 3, 1, 2)).reshape(x.shape)  # channels-first memory as last
+    assert diagnose(compiled(small_cnn()), scrambled, y, progress=False).codes[:1] == ["scrambled_images"]
+    assert "scrambled_images" not in diagnose(compiled(small_cnn()), x, y, progress=False).codes
+
+
+def test_a_loss_that_is_nan_from_the_start_is_named_not_a_crash(pipeline):
+    x, y, _, _ = pipeline
+
+    def broken_loss(y_true, y_pred):
+        return keras.ops.log(y_pred * 0.0)  # a custom loss that takes the log of 0
+    model = compiled(small_cnn(), broken_loss)
+    report = diagnose(model, x[:1000], y[:1000], progress=False)
+    assert report.codes[:1] == ["nonfinite_loss"], report
+
+
+def test_a_subclassed_model_is_diagnosed_or_its_probes_say_why_not(pipeline):
+    x, y, _, _ = pipeline
+
+    class Tiny(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.scale, self.conv = layers.Rescaling(1 / 255), layers.Conv2D(8, 3, activation="relu")
+            self.flat, self.out = layers.Flatten(), layers.Dense(10, activation="softmax")
+
+        def call(self, inputs):
+            return self.out(self.flat(self.conv(self.scale(inputs))))
+
+    model = Tiny()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    report = diagnose(model, x[:1000], y[:1000], progress=False)
+    assert report.codes == [] or report.codes == ["too_little_data"], report
+
+
+def test_monitor_takes_a_dataset_and_never_stops_the_learners_fit(pipeline):
+    tf = pytest.importorskip("tensorflow")
+    x, y, x_val, y_val = pipeline
+    model = small_cnn(n_conv=2)
+    model.layers[2].trainable = False  # a frozen layer: the gradient check raised KeyError inside fit before
+    compiled(model)
+    monitor = Monitor(tf.data.Dataset.from_tensor_slices((x_val, y_val)).batch(64), verbose=False)
+    assert len(monitor.x_probe) == 256
+    history = model.fit(x[:500], y[:500], epochs=2, batch_size=64, verbose=0, callbacks=[monitor])
+    assert len(history.history["loss"]) == 2 and not monitor.disabled
+
+    class Broken(Monitor):
+        def _check_predictions(self):
+            raise RuntimeError("a check that fails on this model")
+
+    broken = Broken(x_val[:64], y_val[:64], verbose=False)
+    with pytest.warns(UserWarning, match="Monitor stopped watching"):
+        history = model.fit(x[:500], y[:500], epochs=2, batch_size=64, verbose=0, callbacks=[broken])
+    assert len(history.history["loss"]) == 2 and broken.disabled
