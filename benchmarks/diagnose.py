@@ -150,7 +150,9 @@ def cases(data):
          standard(lambda: compiled(reference_cnn(scale_inputs=False)))),
         ("lesson 07 CNN without Rescaling, 3,000 images", "unscaled_inputs",
          standard(lambda: compiled(plain_cnn(scale=False)), 300, 1)),
-        ("softmax output, from_logits=True", "loss_output_mismatch",
+        # Keras repairs this one on TensorFlow (lesson 06): a note there, a cause on the other backends
+        ("softmax output, from_logits=True",
+         None if keras.backend.backend() == "tensorflow" else "loss_output_mismatch",
          standard(lambda: compiled(reference_cnn(),
                                    loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True)))),
         ("no output activation, from_logits=False", "loss_output_mismatch",

@@ -68,7 +68,7 @@ DIAGNOSE_CODES = {
 PRIORITY = list(DIAGNOSE_CODES)
 # With one of these, the probes that train measure nothing useful: fix it first.
 BLOCKING = {"frozen_model", "labels_not_class_indices", "loss_output_mismatch", "nonfinite_loss", "unscaled_inputs",
-            "vanishing_gradients"}
+            "inputs_scaled_twice", "vanishing_gradients"}
 TRAINING_PROBES = ("gradient per layer", "learning-rate range test", "a short run")
 PROBABILITY_LOSSES = ("sparse", "categorical", "binary")
 
@@ -89,7 +89,7 @@ REFERENCE_RATE = 1e-3        # Adam at this rate learns on most image classifier
 MOVED = 0.01                 # weights that moved less than this share of their size in the short run: steps too small
 CHANCE_MARGIN = 0.05         # a short run within this of chance has learned nothing
 REGULARIZATION_GAIN = 0.15   # a copy without dropout and L2 matches this much more of its own training labels
-BATCHNORM_GAP = 0.2          # training mode matches this much more than inference mode: statistics not settled
+BATCHNORM_GAP = 0.1          # training mode matches this much more than inference mode: statistics not settled
 NOISE_GAP = 0.08             # held-out training labels matched this much less often than validation labels
 NOISE_SHARE = 0.2            # ... or half as much less, and less than (1 - this) times as often
 MIN_HELD_OUT = 500           # fewer held-out training images than this cannot show noise or a mismatch
@@ -618,16 +618,21 @@ def _short_run_findings(run: _Run) -> list[Finding]:
 
     copy = trained(rate)
     held, val = matches(copy)
-    if at_chance(held, val):
-        # The learner's optimizer learned nothing. A control: Adam at a rate that learns on most image classifiers.
+    moved = _weights_moved(run.model, copy)
+    if at_chance(held, val) or moved < MOVED:
+        # The learner's optimizer learned nothing, or hardly moved the weights. A control: Adam at a rate that
+        # learns on most image classifiers.
         control = trained(optimizer=keras.optimizers.Adam(REFERENCE_RATE))
         control_held, control_val = matches(control)
-        if not at_chance(control_held, control_val):
-            moved = _weights_moved(run.model, copy)
+        if not at_chance(control_held, control_val) and control_held >= held + 2 * CHANCE_MARGIN:
             code = "learning_rate_too_low" if moved < MOVED else "learning_rate_too_high"
-            what = (f"its weights moved only {moved:.2%} of their size: the steps are too small" if moved < MOVED
-                    else f"its weights moved {moved:.0%} of their size and it still learned nothing: the steps are too "
-                         "large")
+            if moved < MOVED:
+                what = f"its weights moved only {moved:.2%} of their size: the steps are too small"
+            elif math.isfinite(moved):
+                what = (f"its weights moved {moved:.0%} of their size and it still learned nothing: the steps are too "
+                        "large")
+            else:
+                what = "its weights became NaN or infinite: the steps are too large"
             schedule = " (the median of your schedule over the run)" if run.found.get("schedule") else ""
             return [_finding(code, f"a copy trained with your optimizer at {rate:.2g}{schedule} for {epochs} epochs "
                              "matches "
@@ -638,7 +643,8 @@ def _short_run_findings(run: _Run) -> list[Finding]:
                                      "lowest point."),
                              learning_rate=rate, held_out_training_labels=held, weights_moved=moved,
                              held_out_with_adam=control_held)]
-        copy, held, val = control, control_held, control_val
+        if at_chance(held, val):
+            copy, held, val = control, control_held, control_val
     evidence = {"held_out_training_labels": held, "validation_labels": val, "chance": chance, "epochs": epochs}
     findings = _regularization_findings(run, copy, trained, rate, fit_on)
     findings += _batchnorm_findings(run, copy, held_out, batch_size)
@@ -709,6 +715,11 @@ def _batchnorm_findings(run: _Run, copy, held_out, batch_size) -> list[Finding]:
     training = _balanced_match(copy, images, labels, training=True, batch_size=max(batch_size, 2))
     if training - inference < BATCHNORM_GAP or inference > run.chance + 2 * CHANCE_MARGIN:
         return []
+    steps = run.epochs * (run.steps_per_epoch or math.ceil((run.train.total or len(run.train)) / run.batch_size))
+    momenta = [layer.momentum for layer in copy._flatten_layers(include_self=False, recursive=True)
+               if isinstance(layer, keras.layers.BatchNormalization)]
+    if max(momenta) ** steps < 0.05:
+        return []  # over the whole run you plan, the moving statistics forget their start: they will settle
     return [_finding("batchnorm_inference_gap", f"a copy trained briefly matches held-out labels {training:.0%} of the "
                      f"time in training mode but only {inference:.0%} in inference mode (as evaluate and predict "
                      "run it): batch normalization's moving statistics have not settled. Use larger batches, a lower "
