@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-KERAS_TESTS = ["test_checks.py", "test_depth.py", "test_diagnose.py", "test_exercises_lesson00.py",
+KERAS_TESTS = ["test_checks.py", "test_depth.py", "test_diagnose.py", "test_fit_data.py", "test_exercises_lesson00.py",
                "test_exercises_lesson01.py", "test_exercises_lesson02.py", "test_exercises_lesson03.py",
                "test_exercises_lesson04.py", "test_exercises_lesson05.py", "test_exercises_lesson06.py",
                "test_exercises_lesson07.py", "test_exercises_lesson08.py", "test_exercises_lesson09.py",
