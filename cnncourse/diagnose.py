@@ -76,7 +76,8 @@ MIN_PER_CLASS = 100          # fewer training images per class than this: too li
 IMBALANCE_RATIO = 5          # largest class this many times the smallest: imbalance (lesson 02)
 VANISHING_RATIO = 1e-4       # first layer's gradient below this share of the last layer's (lesson 08)
 UNSCALED_MAX = 10            # values above this reach the first layer with weights: unscaled pixels (lesson 03)
-SCALED_TWICE_STD = 0.03      # ... values that vary by less than this: scaled twice (pixels / 255 vary by 0.25)
+SCALED_TWICE_STD = 0.03      # ... values that vary by less than this within a channel: scaled twice (pixels / 255:
+                             # 0.25)
 SHIFT_SCALE = 2.5            # validation inputs this many times wider or narrower than training's: mismatch
 SHIFT_OFFSET = 1.0           # ... or their mean this many training standard deviations away
 PRETRAINED_SHIFT = 3.0       # a trained BatchNormalization's input this many stored deviations off its stored mean
@@ -135,7 +136,7 @@ def _finding(code: str, message: str, **evidence) -> Finding:
 
 
 def loss_kind(loss) -> tuple[str, bool]:
-    """("sparse", "categorical", "binary", "regression" or "other"; from_logits) of a compiled Keras loss."""
+    """("sparse", "categorical", "binary", "regression", "hinge" or "other"; from_logits) of a compiled Keras loss."""
     config = loss.get_config() if hasattr(loss, "get_config") else {}
     name = loss if isinstance(loss, str) else (getattr(loss, "name", None) or getattr(loss, "__name__", None)
                                                or type(loss).__name__)
@@ -146,8 +147,10 @@ def loss_kind(loss) -> tuple[str, bool]:
         kind = "binary"
     elif "categorical" in name and "crossentropy" in name or "categoricalfocal" in name:
         kind = "categorical"
-    elif any(word in name for word in ("squared", "absolute", "mse", "mae", "hinge", "huber", "logcosh", "poisson")):
+    elif any(word in name for word in ("squared", "absolute", "mse", "mae", "huber", "logcosh", "poisson")):
         kind = "regression"
+    elif "hinge" in name:
+        kind = "hinge"
     else:
         kind = "other"
     return kind, bool(config.get("from_logits", False))
@@ -278,9 +281,16 @@ def _loss_output_findings(run: _Run) -> list[Finding]:
     if kind == "binary" and run.num_outputs > 2 and not one_hot:
         problems.append(f"binary_crossentropy on {run.num_outputs} classes treats each output as a yes/no question "
                         "(use sparse_categorical_crossentropy)")
-    if kind == "regression" and labels is not None and not one_hot and labels.max() > 1:
+    if kind in ("regression", "hinge") and labels is not None and not one_hot and labels.max() > 1:
         problems.append("a regression loss (squared or absolute error, hinge) compares class numbers as if class 9 "
                         "were nine times class 1: use sparse_categorical_crossentropy with a softmax output")
+    elif kind == "regression" and labels is not None and shape in ("logits", "relu"):
+        problems.append("a squared or absolute error pulls unbounded outputs towards the labels' 0s and 1s, as a "
+                        "regression: the outputs of an untrained network can be far larger, and the steps explode. "
+                        "A classifier ends in softmax, with categorical_crossentropy")
+    elif kind == "regression" and labels is not None:
+        run.notes.append("a squared or absolute error on class labels learns, but slowly: cross-entropy is the loss "
+                         "made for probabilities (lesson 06).")
     if run.num_outputs == 1 and labels is not None and labels.max() > 1:
         problems.append(f"the labels name {labels.max() + 1} classes but the model has one output: the last layer "
                         f"needs {labels.max() + 1} units")
@@ -311,14 +321,18 @@ def _nonfinite_loss_findings(run: _Run) -> list[Finding]:
 def _input_findings(run: _Run) -> list[Finding]:
     seen, layer = first_layer_input(run.model, run.train.x[:PROBE_IMAGES])
     where = f"the first layer with weights ({layer.name})" if layer is not None else "the model"
-    largest, spread = float(np.max(np.abs(seen))), float(np.std(seen))
+    # The variation within each channel (or input feature) carries the image; a constant offset per channel,
+    # as a normalization after scaling twice leaves, does not.
+    largest = float(np.max(np.abs(seen)))
+    spread = float(np.mean(np.std(seen.reshape(-1, seen.shape[-1]), axis=0))) if seen.ndim > 1 else float(np.std(seen))
     run.found["first_input"] = seen
     if largest > UNSCALED_MAX:
         return [_finding("unscaled_inputs", f"values up to {largest:.0f} reach {where}: the pixels are not scaled "
                          "(add layers.Rescaling(1 / 255) or a Normalization layer to the model).",
                          largest_input=largest, layer=getattr(layer, "name", None))]
     if 0 < spread < SCALED_TWICE_STD or (spread == 0 and largest > 0):
-        return [_finding("inputs_scaled_twice", f"the values that reach {where} vary by only ±{spread:.3g} (largest "
+        return [_finding("inputs_scaled_twice", f"the values that reach {where} vary by only ±{spread:.3g} within a "
+                         f"channel (largest "
                          f"{largest:.3g}): the pixels were scaled twice (e.g. / 255 in the pipeline and "
                          "Rescaling(1 / 255) in the model). Scale once, inside the model.", std=spread,
                          largest_input=largest)]
