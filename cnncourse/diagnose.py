@@ -34,9 +34,9 @@ from cnncourse.monitor import MONITOR_CODES, Monitor  # noqa: F401 - imported fr
 from cnncourse.probes import _inputs_recorded, call_in_batches, copy_model, first_layer_input, weight_layers
 from cnncourse.sanity import expected_initial_loss, require_compiled
 from cnncourse.signatures import (
-    as_channels_first_memory,
     batch_purity,
     input_shift,
+    memory_order_repairs,
     neighbour_correlation,
     output_kind,
     shuffled_purity,
@@ -251,9 +251,27 @@ def _model_findings(run: _Run) -> list[Finding]:
                      trainable_parameters=count, frozen_layers=frozen)]
 
 
+def _declared_output_activation(model: keras.Model) -> str | None:
+    """The activation the model's last layer declares (a Dense's activation=, an Activation, Softmax or ReLU layer),
+    or None when the last layer declares none (a Lambda, a custom layer)."""
+    leaves = [layer for layer in model._flatten_layers(include_self=False, recursive=True)
+              if not isinstance(layer, (keras.Model, keras.layers.InputLayer))]
+    if not leaves:
+        return None
+    last = leaves[-1]
+    if isinstance(last, keras.layers.Softmax):
+        return "softmax"
+    if isinstance(last, keras.layers.ReLU):
+        return "relu"
+    return getattr(getattr(last, "activation", None), "__name__", None)
+
+
 def _loss_output_findings(run: _Run) -> list[Finding]:
     kind, from_logits, outputs = run.loss, run.from_logits, run.outputs
     shape = output_kind(outputs)
+    if shape not in ("nonfinite", "constant"):  # what the last layer declares beats what its values suggest
+        shape = {"softmax": "probabilities", "sigmoid": "sigmoid", "relu": "relu", "linear": "logits"}.get(
+            _declared_output_activation(run.model), shape)
     one_hot = _is_one_hot(run.train.y)
     labels = run.labels
     problems = []
@@ -387,14 +405,14 @@ def _scrambled_findings(run: _Run) -> list[Finding]:
     if x.ndim != 4 or x.shape[-1] not in (1, 3, 4) or min(x.shape[1:3]) < 8:
         raise Skipped("needs images of shape (height, width, 1, 3 or 4 channels)")
     correlation = neighbour_correlation(x)
-    unscrambled = as_channels_first_memory(x)
-    repaired = neighbour_correlation(unscrambled) if unscrambled is not None else float("nan")
+    repaired = max([neighbour_correlation(candidate) for candidate in memory_order_repairs(x)] or [float("nan")])
     if repaired >= correlation + UNSCRAMBLE_GAIN and repaired > SCRAMBLED:
         return [_finding("scrambled_images", f"neighbouring pixels are correlated {correlation:.2f} (photographs: "
-                         f"about 0.9), but {repaired:.2f} once the same memory is read as channels first: the images "
-                         "were reshaped where they needed a transpose, e.g. CIFAR-10's rows with "
-                         "reshape(-1, 32, 32, 3) instead of reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1).",
-                         correlation=correlation, channels_first=repaired)]
+                         f"about 0.9), but {repaired:.2f} once the same memory is read in the other channel order: "
+                         "the images were reshaped where they needed a transpose (e.g. CIFAR-10's rows with "
+                         "reshape(-1, 32, 32, 3) instead of reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)), or "
+                         "reshaped to channels first when they were channels last already.",
+                         correlation=correlation, reordered=repaired)]
     if correlation < SCRAMBLED:
         return [_finding("scrambled_images", f"neighbouring pixels are correlated only {correlation:.2f} (photographs: "
                          "about 0.9): the pixels were reordered at load, or these are not images. Look at a few.",
@@ -471,8 +489,10 @@ def _gradient_findings(run: _Run) -> list[Finding]:
     x = keras.ops.convert_to_tensor(np.asarray(run.train.x[:n], dtype="float32"))
     loss_fn = keras.losses.get(model.loss) if isinstance(model.loss, str) else model.loss
     with _inputs_recorded(weight_layers(model)) as order, _statistics_kept(model):
-        grads = trainable_gradients(model, lambda yt, yp: keras.ops.mean(loss_fn(yt, yp)), x,
-                                    np.asarray(run.train.y[:n]))
+        y = np.asarray(run.train.y[:n])
+        if y.ndim == 1 and run.num_outputs == 1:
+            y = y[:, None]  # as fit does for a one-output model's labels
+        grads = trainable_gradients(model, lambda yt, yp: keras.ops.mean(loss_fn(yt, yp)), x, y)
     by_path = {variable.path: grad for variable, grad in zip(model.trainable_variables, grads)}
     called = list(dict.fromkeys(layer for layer, _ in order))
     rms = [(layer.name, float(np.sqrt(np.mean(np.square(keras.ops.convert_to_numpy(by_path[layer.kernel.path]))))))
@@ -552,12 +572,21 @@ def _learning_rate_findings(run: _Run) -> list[Finding]:
     return []  # a rate far from the lowest point can still learn: the short run judges it, this names a better one
 
 
-def _balanced_match(model, images, given, training: bool = False, batch_size: int = 500) -> float:
+def predicted_classes(outputs: np.ndarray, from_logits: bool = False) -> np.ndarray:
+    """The class each row of outputs stands for: the largest output, or for one output (a yes/no classifier)
+    whether it is above 0.5 (0 for logits)."""
+    if outputs.shape[-1] == 1:
+        return (outputs[:, 0] > (0 if from_logits else 0.5)).astype("int64")
+    return np.argmax(outputs, axis=1)
+
+
+def _balanced_match(model, images, given, training: bool = False, batch_size: int = 500,
+                    from_logits: bool = False) -> float:
     """How often ``model`` predicts the ``given`` labels, balanced (the mean over classes of the share matched), so
     that an imbalanced training set, whose majority classes a model favours, compares fairly with a balanced
     validation set."""
     with _statistics_kept(model):
-        predicted = np.argmax(call_in_batches(model, images, batch_size, training=training), axis=1)
+        predicted = predicted_classes(call_in_batches(model, images, batch_size, training=training), from_logits)
     return float(np.mean([np.mean(predicted[given == c] == c) for c in np.unique(given)]))
 
 
@@ -624,13 +653,23 @@ def _short_run_findings(run: _Run) -> list[Finding]:
         return copy
 
     def matches(copy):
-        val = None if run.val_labels is None else _balanced_match(copy, run.val.x, run.val_labels)
-        return _balanced_match(copy, x[held_out], labels[held_out]), val
+        val = (None if run.val_labels is None
+               else _balanced_match(copy, run.val.x, run.val_labels, from_logits=run.from_logits))
+        return _balanced_match(copy, x[held_out], labels[held_out], from_logits=run.from_logits), val
 
     def at_chance(held, val):
         return held <= chance + CHANCE_MARGIN and (val is None or val <= chance + CHANCE_MARGIN)
 
-    copy = trained(rate)
+    # Batch norm's moving statistics are judged where your planned run would end, if that comes before the
+    # short run's: the copy trains that far, is checked, and trains on.
+    copy = _faithful_copy(run, rate)
+    per_epoch = math.ceil(len(fit_on) / batch_size)
+    planned = run.epochs * (run.steps_per_epoch or math.ceil((run.train.total or len(x)) / run.batch_size))
+    stage = min(epochs, max(1, math.ceil(planned / per_epoch)))
+    copy.fit(x[fit_on], y[fit_on], epochs=stage, batch_size=batch_size, verbose=0)
+    batchnorm = _batchnorm_findings(run, copy, fit_on[:500], batch_size)
+    if stage < epochs:
+        copy.fit(x[fit_on], y[fit_on], initial_epoch=stage, epochs=epochs, batch_size=batch_size, verbose=0)
     held, val = matches(copy)
     moved = _weights_moved(run.model, copy)
     if at_chance(held, val) or moved < MOVED:
@@ -661,9 +700,13 @@ def _short_run_findings(run: _Run) -> list[Finding]:
             copy, held, val = control, control_held, control_val
     evidence = {"held_out_training_labels": held, "validation_labels": val, "chance": chance, "epochs": epochs}
     findings = _regularization_findings(run, copy, trained, rate, fit_on)
-    findings += _batchnorm_findings(run, copy, held_out, batch_size)
+    findings += batchnorm
     if findings:
         return findings
+    if len(held_out) < 10 * run.num_classes:
+        run.notes.append(f"only {len(held_out)} images held out in the short run: too few to judge whether the "
+                         "labels belong to their images.")
+        return []
     if at_chance(held, val):
         validation = "" if val is None else f" and validation labels {val:.0%}"
         return [_finding("labels_misaligned", f"after {epochs} epochs a copy of the model matches the labels of "
@@ -693,7 +736,7 @@ def _regularization_findings(run: _Run, copy, trained, rate, fit_on) -> list[Fin
     regularizers = _regularizers(run.model)
     if not regularizers:
         return []
-    fitted = _balanced_match(copy, run.train.x[fit_on], run.labels[fit_on])
+    fitted = _balanced_match(copy, run.train.x[fit_on], run.labels[fit_on], from_logits=run.from_logits)
     if fitted >= 0.5:
         return []
     try:
@@ -701,7 +744,7 @@ def _regularization_findings(run: _Run, copy, trained, rate, fit_on) -> list[Fin
     except Exception as error:  # noqa: BLE001 - a layer Keras cannot rebuild without its penalty
         run.notes.append(f"could not try the model without regularization: {str(error)[:120]}")
         return []
-    without = _balanced_match(plain, run.train.x[fit_on], run.labels[fit_on])
+    without = _balanced_match(plain, run.train.x[fit_on], run.labels[fit_on], from_logits=run.from_logits)
     if without - fitted < REGULARIZATION_GAIN:
         return []
     return [_finding("over_regularization", f"a copy trained briefly matches only {fitted:.0%} of its own training "
@@ -719,25 +762,28 @@ def _plain_compiled(run: _Run):
     return build
 
 
-def _batchnorm_findings(run: _Run, copy, held_out, batch_size) -> list[Finding]:
-    """The copy in inference mode (moving statistics) against training mode (each batch's statistics)."""
+def _batchnorm_findings(run: _Run, copy, trained_on, batch_size) -> list[Finding]:
+    """The copy in inference mode (moving statistics) against training mode (each batch's statistics), on images
+    it trained on: what fit reports against what evaluate says on the same images."""
     if not any(isinstance(layer, keras.layers.BatchNormalization)
                for layer in copy._flatten_layers(include_self=False, recursive=True)):
         return []
-    images, labels = run.train.x[held_out], run.labels[held_out]
-    inference = _balanced_match(copy, images, labels)
-    training = _balanced_match(copy, images, labels, training=True, batch_size=max(batch_size, 2))
-    if training - inference < BATCHNORM_GAP or inference > run.chance + 2 * CHANCE_MARGIN:
+    images, labels = run.train.x[trained_on], run.labels[trained_on]
+    inference = _balanced_match(copy, images, labels, from_logits=run.from_logits)
+    training = _balanced_match(copy, images, labels, training=True, batch_size=max(batch_size, 2),
+                               from_logits=run.from_logits)
+    # a gap, and inference mode keeps less than half of what training mode learned above chance
+    if training - inference < BATCHNORM_GAP or inference - run.chance > (training - run.chance) / 2:
         return []
     steps = run.epochs * (run.steps_per_epoch or math.ceil((run.train.total or len(run.train)) / run.batch_size))
     momenta = [layer.momentum for layer in copy._flatten_layers(include_self=False, recursive=True)
                if isinstance(layer, keras.layers.BatchNormalization)]
     if max(momenta) ** steps < 0.05:
         return []  # over the whole run you plan, the moving statistics forget their start: they will settle
-    return [_finding("batchnorm_inference_gap", f"a copy trained briefly matches held-out labels {training:.0%} of the "
-                     f"time in training mode but only {inference:.0%} in inference mode (as evaluate and predict "
-                     "run it): batch normalization's moving statistics have not settled. Use larger batches, a lower "
-                     "momentum (e.g. BatchNormalization(momentum=0.9)) or more steps.",
+    return [_finding("batchnorm_inference_gap", f"a copy trained briefly matches the labels of its own training "
+                     f"images {training:.0%} of the time in training mode but only {inference:.0%} in inference mode "
+                     "(as evaluate and predict run it): batch normalization's moving statistics have not settled. Use "
+                     "larger batches, a lower momentum (e.g. BatchNormalization(momentum=0.9)) or more steps.",
                      training_mode=training, inference_mode=inference)]
 
 

@@ -27,14 +27,17 @@ def neighbour_correlation(images: np.ndarray) -> float:
     return (_correlation(x[:, :, :-1], x[:, :, 1:]) + _correlation(x[:, :-1], x[:, 1:])) / 2
 
 
-def as_channels_first_memory(images: np.ndarray) -> np.ndarray | None:
-    """``images`` (n, h, w, c) re-read as if their memory held channels first, (n, c, h, w), the
-    layout of CIFAR-10's pickles and of PyTorch: the repair of a reshape that needed a transpose.
-    None when the shape does not allow it."""
+def memory_order_repairs(images: np.ndarray) -> list[np.ndarray]:
+    """``images`` (n, h, w, c) re-read the two ways a loader mixes up channels-first and channels-last memory:
+    as if their memory held channels first (CIFAR-10's pickle rows, PyTorch tensors: the repair of a reshape that
+    needed a transpose), and undoing a channels-first reshape of memory that was channels-last already.
+    Empty when the images are square-less or have one channel."""
     n, h, w, c = images.shape
-    if c < 2:
-        return None
-    return np.ascontiguousarray(images).reshape(n, c, h, w).transpose(0, 2, 3, 1)
+    if c < 2 or h != w:
+        return []
+    images = np.ascontiguousarray(images)
+    return [images.reshape(n, c, h, w).transpose(0, 2, 3, 1),
+            np.ascontiguousarray(images.transpose(0, 3, 1, 2)).reshape(n, h, w, c)]
 
 
 def batch_purity(batch_labels: list[np.ndarray]) -> float:
