@@ -391,3 +391,16 @@ def test_monitor_takes_a_dataset_and_never_stops_the_learners_fit(pipeline):
     with pytest.warns(UserWarning, match="Monitor stopped watching"):
         history = model.fit(x[:500], y[:500], epochs=2, batch_size=64, verbose=0, callbacks=[broken])
     assert len(history.history["loss"]) == 2 and broken.disabled
+
+
+def test_a_healthy_one_output_binary_classifier_is_matched_by_threshold(pipeline):
+    """A sigmoid unit says yes or no: its class is output > 0.5, not the argmax of one column (always 0)."""
+    x, y, x_val, y_val = pipeline
+    two, two_val = y < 2, y_val < 2
+    model = keras.Sequential([keras.Input((16, 16, 3)), layers.Rescaling(1 / 255),
+                              layers.Conv2D(8, 3, activation="relu"), layers.Flatten(),
+                              layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    report = diagnose(model, x[two], y[two].astype("float32"), validation_data=(x_val[two_val], y_val[two_val]),
+                      progress=False)
+    assert report.codes == [], report
