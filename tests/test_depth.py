@@ -61,8 +61,16 @@ def test_probes_refuse_what_they_cannot_probe(batch):
     no_activation = keras.Sequential([keras.Input((8, 8, 3)), layers.Flatten(), layers.Dense(10)])
     with pytest.raises(ValueError, match="no layer with an activation"):
         depth.activation_stats(no_activation, x)
-    with pytest.raises(ValueError, match="no layer with a kernel"):
+    with pytest.raises(ValueError, match="no trainable layer with a kernel"):
         depth.gradient_rms(keras.Sequential([keras.Input((8, 8, 3)), layers.Flatten()]), x, y)
+
+
+def test_gradient_rms_skips_frozen_layers(batch):
+    """A layer with trainable=False gets no gradient: it is left out, not a KeyError."""
+    x, y = batch
+    model = keras.Sequential([keras.Input((8, 8, 3)), layers.Conv2D(4, 3, trainable=False, name="frozen"),
+                              layers.Conv2D(4, 3, name="learning"), layers.Flatten(), layers.Dense(10, name="out")])
+    assert list(depth.gradient_rms(model, x, y).index) == ["learning", "out"]
 
 
 def test_activation_stats_describe_each_activation_and_find_dead_and_saturated_units(batch):
