@@ -53,6 +53,11 @@ def _is_validation_arrays(data) -> bool:
 def _monitor_for(arguments: dict) -> Monitor:
     """A Monitor, with up to PROBE_IMAGES of the validation images (validation_data or validation_split) as probe."""
     x, y, split, validation = (arguments.get(name) for name in ("x", "y", "validation_split", "validation_data"))
+    if validation is not None and not isinstance(validation, (tuple, list, types.GeneratorType)):
+        try:  # a tf.data.Dataset or PyDataset of (images, labels) batches: Monitor reads up to 256 images
+            return Monitor(validation)
+        except (ValueError, TypeError):
+            return Monitor()
     if _is_validation_arrays(validation):
         x_probe, y_probe = validation[0], validation[1]
     elif split and _is_validation_arrays((x, y)):

@@ -196,6 +196,16 @@ def test_then_monitor_adds_a_monitor_and_leaves_the_learners_callbacks_alone(dia
     assert steps(model) == 2 and first.report is not None
 
 
+def test_then_monitor_probes_a_validation_dataset(diagnosed, fitted, colours):
+    import tensorflow as tf
+
+    x, y = colours
+    validation = tf.data.Dataset.from_tensor_slices((x, y)).batch(32)
+    with diagnose_first_fit(then="monitor", progress=False) as first:
+        tiny_model().fit(x[:64], y[:64], epochs=1, verbose=0, validation_data=validation)
+    assert len(first.monitor.x_probe) == 256 and np.array_equal(first.monitor.y_probe, y[:256])
+
+
 def test_then_train_calls_fit_unchanged(diagnosed, fitted, colours):
     x, y = colours
     x, y, model, callbacks = x[:64], y[:64], tiny_model(), []
