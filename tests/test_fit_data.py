@@ -82,3 +82,18 @@ def test_bad_inputs_get_a_clear_error(arrays):
         read_one(x, y, max_images=0)
     with pytest.raises(ValueError, match="must match"):
         read_fit_data(x, y, validation_data=(x[:, :4], y))
+
+
+def test_an_image_folder_read_by_keras_is_sampled_with_its_labels(arrays, tmp_path):
+    from PIL import Image
+
+    x, y = arrays
+    for i, (image, label) in enumerate(zip(x[:40], y[:40])):
+        folder = tmp_path / f"class_{label}"
+        folder.mkdir(exist_ok=True)
+        Image.fromarray(image).save(folder / f"{i}.png")
+    dataset = keras.utils.image_dataset_from_directory(tmp_path, image_size=(8, 8), batch_size=8, seed=0,
+                                                       verbose=False)
+    sample = read_one(dataset)
+    assert sample.complete and len(sample) == 40 and sample.x.shape[1:] == (8, 8, 3)
+    assert sorted(np.bincount(sample.y)) == [10, 10, 10, 10] and sample.x.max() > 1  # 0-255 floats, as Keras reads
