@@ -75,6 +75,7 @@ def test_gradient_rms_skips_frozen_layers(batch):
 
 def test_activation_stats_describe_each_activation_and_find_dead_and_saturated_units(batch):
     x, _ = batch
+    keras.utils.set_random_seed(0)  # the healthy stack's share of zeros must not depend on the tests run before
     model = keras.Sequential([keras.Input((8, 8, 3)), layers.Flatten(),
                               layers.Dense(6, activation="relu", bias_initializer=keras.initializers.Constant(-100),
                                            name="dead"),
@@ -86,7 +87,8 @@ def test_activation_stats_describe_each_activation_and_find_dead_and_saturated_u
     assert list(stats.columns) == ["activation", "mean", "std", "flat"]
     assert stats.loc["dead", "flat"] == 1 and stats.loc["dead", "mean"] == 0
     assert stats.loc["saturated", "flat"] == 1 and stats.loc["saturated", "mean"] == pytest.approx(1, abs=1e-3)
-    assert np.isnan(stats.loc["out", "flat"]) and stats.loc["out", "mean"] == pytest.approx(0.1)
+    # a softmax's ten outputs average exactly 1/10, up to float32 rounding (1.2e-7 seen on JAX)
+    assert np.isnan(stats.loc["out", "flat"]) and stats.loc["out", "mean"] == pytest.approx(0.1, abs=1e-6)
     healthy = depth.activation_stats(stack(activation="relu", initializer="he_normal"), x)
     assert healthy["flat"].dropna().between(0.2, 0.8).all()  # about half of a ReLU's outputs are 0
 
