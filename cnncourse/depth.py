@@ -56,7 +56,7 @@ def activation_stats(model: keras.Model, x: np.ndarray, training: bool = False) 
     probed = [layer for layer in model.layers if _activation_name(layer)]
     if not probed:
         raise ValueError(f"model {model.name!r} has no layer with an activation to probe.")
-    with _statistics_kept(model):
+    with statistics_kept(model):
         outputs = keras.Model(model.inputs, [layer.output for layer in probed])(
             keras.ops.convert_to_tensor(np.asarray(x, dtype="float32")), training=training)
     rows = []
@@ -70,7 +70,7 @@ def activation_stats(model: keras.Model, x: np.ndarray, training: bool = False) 
 
 
 @contextmanager
-def _statistics_kept(model: keras.Model):
+def statistics_kept(model: keras.Model):
     """Put the model's non-trainable variables (batch normalization's moving statistics) back on exit."""
     saved = [(variable, variable.numpy()) for variable in model.non_trainable_variables]
     try:
@@ -125,7 +125,7 @@ def gradient_rms(model: keras.Model, x: np.ndarray, y: np.ndarray, loss=None) ->
     if not kernels:
         raise ValueError(f"model {model.name!r} has no trainable layer with a kernel (Conv2D, Dense).")
     labels = class_indices(y) if np.ndim(y) == 1 else np.asarray(y, dtype="float32")
-    with _statistics_kept(model):
+    with statistics_kept(model):
         grads = trainable_gradients(model, lambda yt, yp: keras.ops.mean(loss_fn(yt, yp)),
                            keras.ops.convert_to_tensor(np.asarray(x, dtype="float32")), labels)
     by_path = {variable.path: grad for variable, grad in zip(model.trainable_variables, grads)}
@@ -146,7 +146,7 @@ def accuracy(model: keras.Model, x: np.ndarray, y: np.ndarray, training: bool = 
     _check_model(model)
     check_pair(x, y)
     labels = class_indices(y)
-    with _statistics_kept(model):
+    with statistics_kept(model):
         predicted = np.argmax(call_in_batches(model, x, batch_size, training=training), axis=1)
     return float(np.mean(predicted == labels))
 

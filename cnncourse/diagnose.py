@@ -26,12 +26,12 @@ import keras
 import numpy as np
 from tqdm.auto import tqdm
 
-from cnncourse.depth import _statistics_kept, trainable_gradients
+from cnncourse.depth import statistics_kept, trainable_gradients
 from cnncourse.findings import Finding
 from cnncourse.fit_data import Sample, read_fit_data
 from cnncourse.lr_range import lr_range_test
 from cnncourse.monitor import MONITOR_CODES, Monitor  # noqa: F401 - imported from here since lesson 08
-from cnncourse.probes import _inputs_recorded, call_in_batches, copy_model, first_layer_input, weight_layers
+from cnncourse.probes import call_in_batches, copy_model, first_layer_input, inputs_recorded, weight_layers
 from cnncourse.sanity import expected_initial_loss, require_compiled
 from cnncourse.signatures import (
     batch_purity,
@@ -383,7 +383,7 @@ def _pretrained_input_findings(run: _Run) -> list[Finding]:
                or not np.allclose(layer.moving_mean.numpy(), 0)]
     if not trained:
         return []
-    with _inputs_recorded(trained) as seen:
+    with inputs_recorded(trained) as seen:
         run.model(np.asarray(run.train.x[:PROBE_IMAGES], dtype="float32"), training=False)
     layer, values = seen[0]
     values = keras.ops.convert_to_numpy(values)
@@ -488,7 +488,7 @@ def _gradient_findings(run: _Run) -> list[Finding]:
     n = min(len(run.train), max(run.batch_size, 64))
     x = keras.ops.convert_to_tensor(np.asarray(run.train.x[:n], dtype="float32"))
     loss_fn = keras.losses.get(model.loss) if isinstance(model.loss, str) else model.loss
-    with _inputs_recorded(weight_layers(model)) as order, _statistics_kept(model):
+    with inputs_recorded(weight_layers(model)) as order, statistics_kept(model):
         y = np.asarray(run.train.y[:n])
         if y.ndim == 1 and run.num_outputs == 1:
             y = y[:, None]  # as fit does for a one-output model's labels
@@ -585,7 +585,7 @@ def _balanced_match(model, images, given, training: bool = False, batch_size: in
     """How often ``model`` predicts the ``given`` labels, balanced (the mean over classes of the share matched), so
     that an imbalanced training set, whose majority classes a model favours, compares fairly with a balanced
     validation set."""
-    with _statistics_kept(model):
+    with statistics_kept(model):
         predicted = predicted_classes(call_in_batches(model, images, batch_size, training=training), from_logits)
     return float(np.mean([np.mean(predicted[given == c] == c) for c in np.unique(given)]))
 

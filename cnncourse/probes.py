@@ -29,7 +29,7 @@ def weight_layers(model: keras.Model) -> list[keras.layers.Layer]:
 
 
 @contextmanager
-def _inputs_recorded(layers: list[keras.layers.Layer]):
+def inputs_recorded(layers: list[keras.layers.Layer]):
     """Record (layer, first input) each time one of ``layers`` is called, in the order the model calls them."""
     seen = []
     for layer in layers:
@@ -48,7 +48,7 @@ def first_layer_input(model: keras.Model, x: np.ndarray) -> tuple[np.ndarray, ke
     """The values the model's first layer with weights (a convolution or dense layer, however deeply
     nested) receives for images ``x`` in inference mode, and that layer: what is left of the input after
     the model's own scaling, normalization and flattening. ``(x, None)`` for a model without one."""
-    with _inputs_recorded(weight_layers(model)) as seen:
+    with inputs_recorded(weight_layers(model)) as seen:
         model(keras.ops.convert_to_tensor(np.asarray(x, dtype="float32")), training=False)
     if not seen:
         return np.asarray(x, dtype="float32"), None
