@@ -565,8 +565,9 @@ def _learning_rate_findings(run: _Run) -> list[Finding]:
     run.found.update(rate=typical, schedule=len(rates) > 1)
     # A curve that hardly falls, or whose lowest point is an end of the sweep, has no lowest point to trust.
     if dip < MIN_DIP or not 2 < lowest_index < len(smooth) - 3:
-        run.notes.append(f"the learning-rate range test's loss fell by {dip:.1%} at most, lowest at {lowest:.2g}: too "
-                         "flat to judge a learning rate from it; the short run judges it instead.")
+        why = "too flat" if dip < MIN_DIP else "lowest at an end of the sweep"
+        run.notes.append(f"the learning-rate range test's loss fell by {dip:.1%} at most, lowest at {lowest:.2g}: "
+                         f"{why} to suggest a learning rate; the short run judges yours instead.")
         return []
     run.found["suggestion"] = lowest / 10
     return []  # a rate far from the lowest point can still learn: the short run judges it, this names a better one
