@@ -386,7 +386,8 @@ def _install_bin_layout(archive: Path, target: Path) -> None:
 
 # ---------------------------------------------------------------- 2. the cache
 
-def _default_cache_dir() -> Path:
+def default_cache_dir() -> Path:
+    """The course's cache folder: $XDG_CACHE_HOME/cnncourse, or ~/.cache/cnncourse."""
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "cnncourse"
 
@@ -429,5 +430,5 @@ def load_cifar10(data_dir: str | os.PathLike[str] | None = None, *,
         return _load_local_copy(Path(data_dir).expanduser(), "data_dir")
     if os.environ.get(DATA_DIR_ENV):
         return _load_local_copy(Path(os.environ[DATA_DIR_ENV]).expanduser(), DATA_DIR_ENV)
-    cache = Path(cache_dir).expanduser() if cache_dir is not None else _default_cache_dir()
+    cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     return _load_from_cache(cache, download, progress)

@@ -647,3 +647,41 @@ def plot_learning_curve_fit(sizes: Sequence[int] | np.ndarray, accuracies: Seque
            "curves bend and flatten") if extrapolated else "between measured sizes"
     ax.set_title(title or f"at {at:g} images per class the line reads {predicted:.1%}\n{how}", fontsize="medium")
     return ax.figure
+
+
+def plot_class_mix(mix: np.ndarray, class_names: Sequence[str], ax: Axes | None = None,
+                   title: str | None = None) -> Figure:
+    """The share of each class in each batch, as stacked bars, one bar per batch in the order ``fit`` sees
+    them: ``mix`` is ``folders.class_mix(...)``. A shuffled pipeline shows every colour in every bar; files
+    read in sorted order show one colour per bar. The title gives the mean share of a batch's commonest class."""
+    mix = np.asarray(mix, dtype=float)
+    if mix.ndim != 2 or mix.shape[1] != len(class_names):
+        raise ValueError(f"mix must have one row per batch and one column per class ({len(class_names)}), "
+                         f"got shape {mix.shape}.")
+    ax = _new_axes(ax, (8, 3))
+    colours = plt.get_cmap("tab10" if len(class_names) <= 10 else "tab20")
+    bottom = np.zeros(len(mix))
+    for k, name in enumerate(class_names):
+        ax.bar(np.arange(1, len(mix) + 1), mix[:, k], bottom=bottom, width=1.0, color=colours(k), label=name)
+        bottom += mix[:, k]
+    purity = mix.max(axis=1).mean()
+    ax.set(xlabel="batch, in the order fit sees them", ylabel="share of the batch", ylim=(0, 1),
+           xlim=(0.5, len(mix) + 0.5),
+           title=title or f"class mix per batch: the commonest class takes {purity:.0%} of a batch on average")
+    ax.legend(fontsize="x-small", ncol=1, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    return ax.figure
+
+
+def plot_batch_losses(losses: Mapping[str, Sequence[float]], ax: Axes | None = None,
+                      title: str = "training loss of each batch") -> Figure:
+    """The loss of every training batch, one line per run (``BatchLosses().losses``): a shuffled run's loss
+    falls with some noise; one fed a class at a time saws up at every change of class."""
+    if not isinstance(losses, Mapping) or not losses:
+        raise TypeError("losses must map a run's name to its per-batch losses, e.g. {'shuffled': cb.losses}.")
+    ax = _new_axes(ax, (8, 3))
+    for name, values in losses.items():
+        ax.plot(np.arange(1, len(values) + 1), values, linewidth=0.9, label=name)
+    ax.set(xlabel="training step (batch)", ylabel="loss", title=title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    return ax.figure

@@ -79,6 +79,30 @@ class EpochProgress(keras.callbacks.Callback):
         self.bar.close()
 
 
+class BatchLosses(keras.callbacks.Callback):
+    """Records the loss of every training batch in ``losses``.
+
+    Keras reports, after each batch, the mean loss of the epoch so far (weighted by batch size); the loss of
+    batch k is recovered from two such means: ``k * mean_k - (k - 1) * mean_(k-1)`` (exact for batches of
+    one size, the last batch of an epoch off by its share)."""
+
+    def __init__(self):
+        super().__init__()
+        self.losses: list[float] = []
+        self._previous = 0.0
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._previous = 0.0
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        mean = (logs or {}).get("loss")
+        if mean is None:
+            return
+        mean = float(mean)
+        self.losses.append((batch + 1) * mean - batch * self._previous)
+        self._previous = mean
+
+
 def seeded_build(model: Callable[[], keras.Model], seed: int) -> keras.Model:
     """Seed Python, NumPy and the backend, then build ``model()``: the initial weights, the
     shuffling and the dropout masks all follow ``seed``."""
