@@ -36,9 +36,8 @@ from cnncourse.sanity import expected_initial_loss, require_compiled
 from cnncourse.signatures import (
     batch_purity,
     input_shift,
-    memory_order_repairs,
-    neighbour_correlation,
     output_kind,
+    pixel_order_correlations,
     shuffled_purity,
 )
 
@@ -404,8 +403,7 @@ def _scrambled_findings(run: _Run) -> list[Finding]:
     x = run.train.x[:512]
     if x.ndim != 4 or x.shape[-1] not in (1, 3, 4) or min(x.shape[1:3]) < 8:
         raise Skipped("needs images of shape (height, width, 1, 3 or 4 channels)")
-    correlation = neighbour_correlation(x)
-    repaired = max([neighbour_correlation(candidate) for candidate in memory_order_repairs(x)] or [float("nan")])
+    correlation, repaired = pixel_order_correlations(x)
     if repaired >= correlation + UNSCRAMBLE_GAIN and repaired > SCRAMBLED:
         return [_finding("scrambled_images", f"neighbouring pixels are correlated {correlation:.2f} (photographs: "
                          f"about 0.9), but {repaired:.2f} once the same memory is read in the other channel order: "

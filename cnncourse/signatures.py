@@ -40,6 +40,14 @@ def memory_order_repairs(images: np.ndarray) -> list[np.ndarray]:
             np.ascontiguousarray(images.transpose(0, 3, 1, 2)).reshape(n, h, w, c)]
 
 
+def pixel_order_correlations(images: np.ndarray) -> tuple[float, float]:
+    """(the :func:`neighbour_correlation` of ``images`` as they are, the highest among their
+    :func:`memory_order_repairs`; NaN where no re-reading applies). A re-reading that restores a
+    photograph's correlation gives away pixels scrambled at load."""
+    repaired = [neighbour_correlation(candidate) for candidate in memory_order_repairs(images)]
+    return neighbour_correlation(images), max(repaired, default=float("nan"))
+
+
 def batch_purity(batch_labels: list[np.ndarray]) -> float:
     """The mean, over batches, of the share of the batch taken by its most common class."""
     shares = [np.bincount(labels).max() / len(labels) for labels in batch_labels if len(labels)]

@@ -12,10 +12,10 @@ import numpy as np
 from keras import layers
 
 from cnncourse.checks import Verdict, correct, not_attempted, wrong
-from cnncourse.diagnose import DIAGNOSE_CODES
+from cnncourse.diagnose import DIAGNOSE_CODES, SCRAMBLED, UNSCRAMBLE_GAIN
 from cnncourse.fit_data import read_one
 from cnncourse.folders import SPLITS, load_folder, pickle_rows
-from cnncourse.signatures import batch_purity, input_shift, neighbour_correlation, shuffled_purity
+from cnncourse.signatures import batch_purity, input_shift, pixel_order_correlations, shuffled_purity
 from cnncourse.training import EpochProgress
 
 CAUSES = ("preprocessing_mismatch", "scrambled_images", "unshuffled_data")
@@ -111,6 +111,15 @@ def _files_per_class(folder: Path) -> np.ndarray:
 
 def _read(dataset, name: str, folder: Path):
     """The sample of ``dataset`` and a verdict on what it holds, judged against the files in ``folder``."""
+    try:  # the first batch's shape first: 256 x 256 images (the loader's default) would fill the memory
+        first = np.asarray(next(iter(dataset))[0])
+    except Exception as error:  # anything that is not an iterable of (images, labels) batches
+        return None, wrong(f"Your {name} dataset does not yield (images, labels) batches: "
+                           f"{type(error).__name__}: {error}")
+    if first.shape[1:] != (32, 32, 3):
+        return None, wrong(f"Your {name} dataset yields batches of shape {first.shape}; images should be "
+                           "(32, 32, 3).", "image_dataset_from_directory resizes to 256 x 256 unless told "
+                           "image_size=(32, 32); and it needs batches (batch_size=64), not single images.")
     try:
         sample = read_one(dataset, max_images=20_000, what=f"your {name} dataset")
     except (TypeError, ValueError) as error:
@@ -121,9 +130,6 @@ def _read(dataset, name: str, folder: Path):
                            f"{expected.sum()} image files.",
                            "Read the folder once per epoch: no .take(), no .repeat(), and the validation images "
                            "from the val/ folder only.")
-    if sample.x.shape[1:] != (32, 32, 3):
-        return None, wrong(f"Your {name} dataset yields images of shape {sample.x.shape[1:]}, not (32, 32, 3).",
-                           "image_dataset_from_directory resizes to 256 x 256 unless told image_size=(32, 32).")
     counts = np.bincount(_class_indices(sample.y), minlength=len(expected))
     if len(counts) != len(expected) or not np.array_equal(counts, expected):
         return None, wrong(f"The labels of your {name} dataset count {counts.tolist()} images per class; its "
@@ -172,10 +178,10 @@ def check_datasets(answer: Any, folder: str | Path, *, seed: int = 0, epochs: in
                      f"{train.x.min():.3g} to {train.x.max():.3g}, validation {val.x.min():.3g} to "
                      f"{val.x.max():.3g}.", "Preprocess both the same way; safest, inside the model "
                      "(layers.Rescaling(1 / 255) as its first layer), so no pipeline can forget it.")
-    correlation = neighbour_correlation(train.x[:500])
-    if correlation < 0.6:
-        return wrong(f"Neighbouring pixels of your training images correlate at only {correlation:.2f} "
-                     "(photographs: about 0.9): their pixels are out of place.", "Look at a few of them.")
+    correlation, reordered = pixel_order_correlations(train.x[:500])
+    if reordered >= correlation + UNSCRAMBLE_GAIN or correlation < SCRAMBLED:
+        return wrong(f"The pixels of your training images are out of place: neighbouring pixels correlate at "
+                     f"{correlation:.2f} (photographs: about 0.9).", "Look at a few of them.")
     return _trains(made, train.x, len(np.unique(np.concatenate(batches))), seed, epochs, min_accuracy,
                    one_hot=np.ndim(train.y) == 2 and np.shape(train.y)[1] > 1)
 
