@@ -145,6 +145,7 @@ def test_post_build_bakes_verified_cifar10_into_the_cache(tmp_path, binary_archi
     from cnncourse.data import load_cifar10
     data = load_cifar10(cache_dir=cache, download=False, progress=False)  # what a lesson reads
     assert data.x_train.shape == (50_000, 32, 32, 3)
+    assert len(list((cache / "cifar10-folders-300-100" / "val" / "truck").glob("*.png"))) == 100, "lesson 10's folders"
 
 
 def test_post_build_fails_when_the_archive_is_not_the_published_one(tmp_path, binary_archive):
