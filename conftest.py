@@ -1,9 +1,13 @@
-"""Point every test, and every notebook kernel nbval starts, at an offline CIFAR-10 copy.
+"""Point every test, and every notebook kernel nbval starts, at an offline CIFAR-10 copy, and have the course's
+pretrained backbone (lesson 11) ready before any test needs it.
 
 When ``CNNCOURSE_DATA_DIR`` is unset and the course's offline copy sits beside the
 repository (``../shared/cifar10``, as on CI), it is materialized once into
 ``.cache/cifar10`` (instant when already there). Kernels inherit the environment
 variable, so notebooks never download during tests.
+
+With an offline copy, the backbone is trained once into the course's cache (about 2.5 minutes on 2 CPU cores,
+the first time only): lesson 11 and the Binder test then read it instead of each training their own.
 """
 import os
 import subprocess
@@ -15,8 +19,13 @@ OFFLINE_COPY = ROOT.parent / "shared" / "cifar10" / "materialize.py"
 
 
 def pytest_configure(config):
-    if os.environ.get("CNNCOURSE_DATA_DIR") or not OFFLINE_COPY.exists():
-        return
-    target = ROOT / ".cache" / "cifar10"
-    subprocess.run([sys.executable, str(OFFLINE_COPY), str(target)], check=True, stdout=subprocess.DEVNULL)
-    os.environ["CNNCOURSE_DATA_DIR"] = str(target)
+    if not os.environ.get("CNNCOURSE_DATA_DIR") and OFFLINE_COPY.exists():
+        target = ROOT / ".cache" / "cifar10"
+        subprocess.run([sys.executable, str(OFFLINE_COPY), str(target)], check=True, stdout=subprocess.DEVNULL)
+        os.environ["CNNCOURSE_DATA_DIR"] = str(target)
+    if os.environ.get("CNNCOURSE_DATA_DIR"):  # never a download: only from the offline copy
+        from cnncourse.backbone import is_cached, load_backbone
+
+        if not is_cached():
+            print("conftest.py: training the course's backbone once (about 2.5 minutes on 2 cores)...", flush=True)
+            load_backbone(progress=False)

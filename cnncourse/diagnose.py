@@ -31,7 +31,16 @@ from cnncourse.findings import Finding
 from cnncourse.fit_data import Sample, read_fit_data
 from cnncourse.lr_range import lr_range_test
 from cnncourse.monitor import MONITOR_CODES, Monitor  # noqa: F401 - imported from here since lesson 08
-from cnncourse.probes import call_in_batches, copy_model, first_layer_input, inputs_recorded, weight_layers
+from cnncourse.probes import (
+    EAGER_BATCH,
+    call_in_batches,
+    copy_model,
+    first_called,
+    first_layer_input,
+    inputs_recorded,
+    layer_input,
+    weight_layers,
+)
 from cnncourse.sanity import expected_initial_loss, require_compiled
 from cnncourse.signatures import (
     batch_purity,
@@ -80,6 +89,7 @@ SCALED_TWICE_STD = 0.03      # ... values that vary by less than this within a c
 SHIFT_SCALE = 2.5            # validation inputs this many times wider or narrower than training's: mismatch
 SHIFT_OFFSET = 1.0           # ... or their mean this many training standard deviations away
 PRETRAINED_SHIFT = 3.0       # a trained BatchNormalization's input this many stored deviations off its stored mean
+PRETRAINED_SPREAD = 1.8      # ... or this many times more (or less) spread than its stored deviation
 SCRAMBLED = 0.5              # neighbouring pixels correlated less than this: not a photograph (photos: ~0.9)
 UNSCRAMBLE_GAIN = 0.1        # ... or this much more once read as channels-first memory
 PURE_BATCHES = 0.5           # batches whose most common class takes this share on average ...
@@ -382,16 +392,16 @@ def _pretrained_input_findings(run: _Run) -> list[Finding]:
                or not np.allclose(layer.moving_mean.numpy(), 0)]
     if not trained:
         return []
-    with inputs_recorded(trained) as seen:
-        run.model(np.asarray(run.train.x[:PROBE_IMAGES], dtype="float32"), training=False)
-    layer, values = seen[0]
-    values = keras.ops.convert_to_numpy(values)
+    layer = first_called(run.model, trained, run.train.x)
+    if layer is None:
+        return []
+    values = layer_input(run.model, layer, run.train.x[:PROBE_IMAGES])
     axes = tuple(range(values.ndim - 1))
     mean, std = values.mean(axis=axes), values.std(axis=axes)
     stored_std = np.sqrt(layer.moving_variance.numpy() + layer.epsilon)
     shift = float(np.median(np.abs(mean - layer.moving_mean.numpy()) / stored_std))
     spread = float(np.median(std / stored_std))
-    if shift <= PRETRAINED_SHIFT and 1 / 10 <= spread <= 10:
+    if shift <= PRETRAINED_SHIFT and 1 / PRETRAINED_SPREAD <= spread <= PRETRAINED_SPREAD:
         return []
     return [_finding("preprocessing_mismatch", f"the trained BatchNormalization {layer.name} receives values "
                      f"{shift:.1f} of its stored standard deviations away from the mean it learned in training, and "
@@ -579,7 +589,7 @@ def predicted_classes(outputs: np.ndarray, from_logits: bool = False) -> np.ndar
     return np.argmax(outputs, axis=1)
 
 
-def _balanced_match(model, images, given, training: bool = False, batch_size: int = 500,
+def _balanced_match(model, images, given, training: bool = False, batch_size: int = EAGER_BATCH,
                     from_logits: bool = False) -> float:
     """How often ``model`` predicts the ``given`` labels, balanced (the mean over classes of the share matched), so
     that an imbalanced training set, whose majority classes a model favours, compares fairly with a balanced

@@ -8,6 +8,9 @@ import keras
 import numpy as np
 
 EXPECTED_INITIAL_LOSS = math.log(10)  # cross-entropy of a uniform guess over 10 classes
+# A plain (eager) call keeps its peak memory in TensorFlow's allocator for the rest of the session: 256 images at once
+# cost a notebook about 220 MB for good, 64 about 60 MB. Probes call models in batches of this size.
+EAGER_BATCH = 64
 
 
 def first_conv_input(model: keras.Model, x: np.ndarray) -> np.ndarray:
@@ -44,16 +47,35 @@ def inputs_recorded(layers: list[keras.layers.Layer]):
             object.__delattr__(layer, "call")
 
 
+def layer_input(model: keras.Model, layer: keras.layers.Layer, x: np.ndarray,
+                batch_size: int = EAGER_BATCH) -> np.ndarray:
+    """The values ``layer`` receives (at its first call per image batch) when ``model`` sees images ``x`` in
+    inference mode."""
+    parts = []
+    for i in range(0, len(x), batch_size):
+        with inputs_recorded([layer]) as seen:
+            model(keras.ops.convert_to_tensor(np.asarray(x[i:i + batch_size], dtype="float32")), training=False)
+        if not seen:
+            raise ValueError(f"the model does not call {layer.name!r}.")
+        parts.append(keras.ops.convert_to_numpy(seen[0][1]))
+    return np.concatenate(parts)
+
+
+def first_called(model: keras.Model, layers: list[keras.layers.Layer], x: np.ndarray) -> keras.layers.Layer | None:
+    """The first of ``layers`` that ``model`` calls on an image of ``x``, or None if it calls none of them."""
+    with inputs_recorded(layers) as seen:
+        model(keras.ops.convert_to_tensor(np.asarray(x[:1], dtype="float32")), training=False)
+    return seen[0][0] if seen else None
+
+
 def first_layer_input(model: keras.Model, x: np.ndarray) -> tuple[np.ndarray, keras.layers.Layer | None]:
     """The values the model's first layer with weights (a convolution or dense layer, however deeply
     nested) receives for images ``x`` in inference mode, and that layer: what is left of the input after
     the model's own scaling, normalization and flattening. ``(x, None)`` for a model without one."""
-    with inputs_recorded(weight_layers(model)) as seen:
-        model(keras.ops.convert_to_tensor(np.asarray(x, dtype="float32")), training=False)
-    if not seen:
+    layer = first_called(model, weight_layers(model), x)
+    if layer is None:
         return np.asarray(x, dtype="float32"), None
-    layer, values = seen[0]
-    return keras.ops.convert_to_numpy(values), layer
+    return layer_input(model, layer, x), layer
 
 
 def copy_model(model: keras.Model, optimizer: keras.optimizers.Optimizer | None = None) -> keras.Model:
@@ -74,7 +96,7 @@ def copy_model(model: keras.Model, optimizer: keras.optimizers.Optimizer | None 
     return copy
 
 
-def call_in_batches(model, x, batch_size=256, training=False):
+def call_in_batches(model, x, batch_size=EAGER_BATCH, training=False):
     # A plain call, not predict(): predict compiles a function per new model, and probing
     # many models makes TensorFlow print retracing warnings into the notebook.
     x = np.asarray(x, dtype="float32")

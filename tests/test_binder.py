@@ -121,6 +121,12 @@ def _run_post_build(tmp_path, archive, sha256):
                MPLCONFIGDIR=str(home / ".config" / "matplotlib"))
     # CNNCOURSE_DATA_DIR stays set (conftest.py sets it): postBuild must not be fooled by it.
     assert env.get("CNNCOURSE_DATA_DIR")
+    from cnncourse import backbone
+    if backbone.is_cached():  # conftest.py trained it: postBuild finds it, instead of training it again (minutes)
+        baked = home / ".cache" / "cnncourse"
+        baked.mkdir(parents=True)
+        for path in backbone.default_cache_dir().glob(f"backbone-{backbone.recipe_key()}.*"):
+            shutil.copy(path, baked / path.name)
     result = subprocess.run(["bash", str(BINDER / "postBuild")], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=300)
     return home / ".cache" / "cnncourse", result
@@ -146,6 +152,7 @@ def test_post_build_bakes_verified_cifar10_into_the_cache(tmp_path, binary_archi
     data = load_cifar10(cache_dir=cache, download=False, progress=False)  # what a lesson reads
     assert data.x_train.shape == (50_000, 32, 32, 3)
     assert len(list((cache / "cifar10-folders-300-100" / "val" / "truck").glob("*.png"))) == 100, "lesson 10's folders"
+    assert "Lesson 11's backbone is in the image" in result.stdout
 
 
 def test_post_build_fails_when_the_archive_is_not_the_published_one(tmp_path, binary_archive):
