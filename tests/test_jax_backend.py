@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-KERAS_TESTS = ["test_checks.py", "test_depth.py", "test_diagnose.py", "test_fit_data.py", "test_folders.py",
+KERAS_TESTS = ["test_backbone.py", "test_checks.py", "test_depth.py", "test_diagnose.py", "test_fit_data.py",
+               "test_folders.py",
                "test_exercises_lesson00.py", "test_exercises_lesson01.py", "test_exercises_lesson02.py",
                "test_exercises_lesson03.py",
                "test_exercises_lesson04.py", "test_exercises_lesson05.py", "test_exercises_lesson06.py",
                "test_exercises_lesson07.py", "test_exercises_lesson08.py", "test_exercises_lesson09.py",
-               "test_exercises_lesson10.py",
+               "test_exercises_lesson10.py", "test_exercises_lesson11.py",
                "test_metrics.py", "test_models_training.py", "test_noise.py", "test_plots.py", "test_probes.py",
                "test_recipe.py", "test_sanity.py", "test_subsets.py", "test_widgets.py"]
 
