@@ -269,3 +269,24 @@ def build_answer(answer: object, name: str, *, seed: int, example: str) -> tuple
         return None, wrong(f"`{name}()` returned a {type(model).__name__}, not a Keras model.",
                            "End the function with `return model`.")
     return model, None
+
+
+def check_named_cause(answer: object, cause: str, codes: Mapping[str, str], *, how_to_find: str,
+                      then: str = "shows how to fix it.") -> Verdict:
+    """A learner's ``cause``: one code of ``codes`` (e.g. ``diagnose``'s, mapping each code to where to read about
+    it), judged against the planted ``cause``. Case, spaces and dashes are forgiven; ``how_to_find`` is the hint
+    for a wrong code."""
+    if answer is None:
+        return not_attempted("cause")
+    if isinstance(answer, (list, tuple, set)):
+        return wrong("`cause` should be one code, the most likely cause, not a list or other collection.",
+                     "report.codes lists the findings most likely first: take its first item.")
+    if not isinstance(answer, str):
+        return wrong(f"`cause` should be a string such as 'unscaled_inputs', not a {type(answer).__name__}.",
+                     "A Report is not a code: use report.codes[0].")
+    given = "_".join(answer.strip().lower().replace("-", " ").split())
+    if given not in codes:
+        return wrong(f"{answer!r} is not one of diagnose's codes.", "One of: " + ", ".join(codes) + ".")
+    if given != cause:
+        return wrong(f"{given!r} is not what breaks this pipeline.", how_to_find)
+    return correct(f"Correct: {given}. {codes[given].capitalize()} {then}")

@@ -60,7 +60,7 @@ def test_any_spelling_of_the_right_cause_passes(answer):
 @pytest.mark.parametrize("answer, reason", [
     ("scrambled_images", "is not what breaks"),
     ("the shuffle", "not one of diagnose's codes"),
-    (["unshuffled_data"], "not a collection"),
+    (["unshuffled_data"], "not a list"),
     (2, "should be a string"),
 ], ids=["another-cause", "not-a-code", "a-list", "a-number"])
 def test_wrong_causes_fail_with_a_reason(answer, reason):

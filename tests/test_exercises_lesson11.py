@@ -108,7 +108,7 @@ def test_each_planted_cause_is_what_it_says(setting, cause):
 
 @pytest.mark.parametrize("answer, reason", [
     ("the backbone", "not one of diagnose's codes"),
-    (["frozen_model"], "not a collection"),
+    (["frozen_model"], "not a list"),
     (1, "should be a string"),
 ])
 def test_wrong_causes_fail_with_a_reason(answer, reason):

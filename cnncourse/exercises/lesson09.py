@@ -9,7 +9,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from cnncourse.checks import Verdict, build_answer, correct, not_attempted, wrong
+from cnncourse.checks import Verdict, build_answer, check_named_cause, correct, wrong
 from cnncourse.diagnose import DIAGNOSE_CODES
 from cnncourse.training import EpochProgress
 
@@ -77,29 +77,13 @@ def mystery_pipeline(x: np.ndarray, y: np.ndarray, validation_data: tuple[np.nda
     return Mystery(model, x, y, validation_data, cause)
 
 
-def _normalized(code: Any) -> str:
-    return "_".join(str(code).strip().lower().replace("-", " ").split())
-
-
 def check_cause(answer: Any, mystery: Mystery) -> Verdict:
     """Exercise 1: ``answer`` is the code of the mystery pipeline's cause, one of ``DIAGNOSE_CODES``
     (case, spaces and dashes forgiven)."""
-    if answer is None:
-        return not_attempted("cause")
-    if isinstance(answer, (list, tuple)):
-        return wrong("`cause` should be one code, the most likely cause, not a list.",
-                     "report.codes lists the findings most likely first: take its first item.")
-    if not isinstance(answer, str):
-        return wrong(f"`cause` should be a string such as 'unscaled_inputs', not a {type(answer).__name__}.",
-                     "A Report is not a code: use report.codes[0].")
-    given = _normalized(answer)
-    if given not in DIAGNOSE_CODES:
-        return wrong(f"{answer!r} is not one of diagnose's codes.", "One of: " + ", ".join(DIAGNOSE_CODES) + ".")
-    if given != mystery.cause:
-        return wrong(f"{given!r} is not what breaks this pipeline.",
-                     "Run diagnose(mystery.model, mystery.x, mystery.y, validation_data=mystery.validation_data) "
-                     "and read its first finding's evidence.")
-    return correct(f"Correct: {given}. {DIAGNOSE_CODES[given].capitalize()} explains it; now fix it (exercise 2).")
+    return check_named_cause(answer, mystery.cause, DIAGNOSE_CODES, then="explains it; now fix it (exercise 2).",
+                             how_to_find="Run diagnose(mystery.model, mystery.x, mystery.y, "
+                                         "validation_data=mystery.validation_data) and read its first finding's "
+                                         "evidence.")
 
 
 def check_fix(answer: Any, mystery: Mystery, *, epochs: int = 3, min_accuracy: float = 1 / 3,

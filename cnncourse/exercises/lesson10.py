@@ -11,7 +11,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from cnncourse.checks import Verdict, correct, not_attempted, wrong
+from cnncourse.checks import Verdict, check_named_cause, correct, not_attempted, wrong
 from cnncourse.diagnose import DIAGNOSE_CODES, SCRAMBLED, UNSCRAMBLE_GAIN
 from cnncourse.fit_data import read_one
 from cnncourse.folders import SPLITS, load_folder, pickle_rows
@@ -72,30 +72,14 @@ def mystery_pipeline(folder: str | Path, *, seed: int, batch_size: int = 64) -> 
     return Pipeline(model, train, validation)
 
 
-def _normalized(code: Any) -> str:
-    return "_".join(str(code).strip().lower().replace("-", " ").split())
-
-
 def check_cause(answer: Any, *, seed: int) -> Verdict:
     """Exercise 1: ``answer`` names what breaks ``mystery_pipeline(folder, seed=seed)``: one of ``diagnose``'s
     codes (case, spaces and dashes forgiven)."""
-    if answer is None:
-        return not_attempted("cause")
-    if isinstance(answer, (list, tuple, set)):
-        return wrong("`cause` should be one code, the most likely cause, not a collection.",
-                     "report.codes lists the findings most likely first: take its first item.")
-    if not isinstance(answer, str):
-        return wrong(f"`cause` should be a string such as 'unscaled_inputs', not a {type(answer).__name__}.",
-                     "A Report is not a code: use report.codes[0].")
-    given = _normalized(answer)
-    if given not in DIAGNOSE_CODES:
-        return wrong(f"{answer!r} is not one of diagnose's codes.", "One of: " + ", ".join(DIAGNOSE_CODES) + ".")
-    cause = _drawn_cause(seed)
-    if given != cause:
-        return wrong(f"{given!r} is not what breaks this pipeline.",
-                     "Run diagnose(mystery.model, mystery.train, validation_data=mystery.validation) and read "
-                     "its evidence. " + FIX_HINTS.get(given, ""))
-    return correct(f"Correct: {given}. {DIAGNOSE_CODES[given].capitalize()} shows how to fix it.")
+    given = "_".join(str(answer).strip().lower().replace("-", " ").split())
+    return check_named_cause(answer, _drawn_cause(seed), DIAGNOSE_CODES,
+                             how_to_find="Run diagnose(mystery.model, mystery.train, "
+                                         "validation_data=mystery.validation) and read its evidence. "
+                                         + FIX_HINTS.get(given, ""))
 
 
 # ---------------------------------------------------------------- exercise 2: datasets from folders

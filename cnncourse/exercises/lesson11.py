@@ -10,7 +10,7 @@ import numpy as np
 from keras import layers
 
 from cnncourse.backbone import Backbone, preprocess_input, preprocessing_layer
-from cnncourse.checks import Verdict, build_answer, correct, not_attempted, wrong
+from cnncourse.checks import Verdict, build_answer, check_named_cause, correct, wrong
 from cnncourse.diagnose import DIAGNOSE_CODES
 from cnncourse.probes import layer_input
 from cnncourse.training import EpochProgress
@@ -61,28 +61,13 @@ def mystery_pipeline(backbone: Backbone, x: np.ndarray, y: np.ndarray,
     return Pipeline(model, x, y, validation_data)
 
 
-def _normalized(code: Any) -> str:
-    return "_".join(str(code).strip().lower().replace("-", " ").split())
-
-
 def check_cause(answer: Any, *, seed: int) -> Verdict:
     """Exercise 2: ``answer`` names what breaks ``mystery_pipeline(..., seed=seed)``: one of ``diagnose``'s codes."""
-    if answer is None:
-        return not_attempted("cause")
-    if isinstance(answer, (list, tuple, set)):
-        return wrong("`cause` should be one code, the most likely cause, not a collection.",
-                     "report.codes lists the findings most likely first: take its first item.")
-    if not isinstance(answer, str):
-        return wrong(f"`cause` should be a string such as 'frozen_model', not a {type(answer).__name__}.",
-                     "A Report is not a code: use report.codes[0].")
-    given = _normalized(answer)
-    if given not in DIAGNOSE_CODES:
-        return wrong(f"{answer!r} is not one of diagnose's codes.", "One of: " + ", ".join(DIAGNOSE_CODES) + ".")
-    if given != _drawn_cause(seed):
-        return wrong(f"{given!r} is not what breaks this pipeline.",
-                     "Run diagnose(mystery.model, mystery.x, mystery.y, validation_data=mystery.validation_data) "
-                     "and read its evidence. " + EVIDENCE_HINTS.get(given, ""))
-    return correct(f"Correct: {given}. {DIAGNOSE_CODES[given].capitalize()} shows how to fix it.")
+    given = "_".join(str(answer).strip().lower().replace("-", " ").split())
+    return check_named_cause(answer, _drawn_cause(seed), DIAGNOSE_CODES,
+                             how_to_find="Run diagnose(mystery.model, mystery.x, mystery.y, "
+                                         "validation_data=mystery.validation_data) and read its evidence. "
+                                         + EVIDENCE_HINTS.get(given, ""))
 
 
 # ---------------------------------------------------------------- exercise 1: the transfer model
