@@ -15,6 +15,7 @@ from cnncourse.checks import Verdict, check_named_cause, correct, not_attempted,
 from cnncourse.diagnose import DIAGNOSE_CODES, SCRAMBLED, UNSCRAMBLE_GAIN
 from cnncourse.fit_data import read_one
 from cnncourse.folders import SPLITS, load_folder, pickle_rows
+from cnncourse.sanity import class_indices
 from cnncourse.signatures import batch_purity, input_shift, pixel_order_correlations, shuffled_purity
 from cnncourse.training import EpochProgress
 
@@ -84,11 +85,6 @@ def check_cause(answer: Any, *, seed: int) -> Verdict:
 
 # ---------------------------------------------------------------- exercise 2: datasets from folders
 
-def _class_indices(labels: np.ndarray) -> np.ndarray:
-    labels = np.asarray(labels)
-    return labels.argmax(axis=-1) if labels.ndim == 2 and labels.shape[1] > 1 else labels.ravel().astype("int64")
-
-
 def _files_per_class(folder: Path) -> np.ndarray:
     return np.array([sum(1 for f in c.iterdir() if f.is_file()) for c in sorted(folder.iterdir()) if c.is_dir()])
 
@@ -114,7 +110,7 @@ def _read(dataset, name: str, folder: Path):
                            f"{expected.sum()} image files.",
                            "Read the folder once per epoch: no .take(), no .repeat(), and the validation images "
                            "from the val/ folder only.")
-    counts = np.bincount(_class_indices(sample.y), minlength=len(expected))
+    counts = np.bincount(class_indices(sample.y), minlength=len(expected))
     if len(counts) != len(expected) or not np.array_equal(counts, expected):
         return None, wrong(f"The labels of your {name} dataset count {counts.tolist()} images per class; its "
                            f"folder holds {expected.tolist()}.", "Label each image by the folder it is in "
@@ -148,7 +144,7 @@ def check_datasets(answer: Any, folder: str | Path, *, seed: int = 0, epochs: in
         if verdict:
             return verdict
     train, val = samples["training"], samples["validation"]
-    batches = [_class_indices(b) for b in train.batch_labels]
+    batches = [class_indices(b) for b in train.batch_labels]
     purity, shuffled = batch_purity(batches), shuffled_purity(batches, seed=seed)
     if purity > shuffled + 0.15:
         return wrong(f"Your training batches are not shuffled: the commonest class takes {purity:.0%} of a batch "
