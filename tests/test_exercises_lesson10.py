@@ -20,7 +20,7 @@ def folder(colour_images, tmp_path_factory):
     """Photos of five classes: the class is the colour, under a smooth texture, so that neighbouring pixels
     correlate as in photographs (and scrambling them shows)."""
     x, y = colour_images(400, classes=5, noise=5, seed=4)
-    x = (x / 2 + lesson10._photo_like(np.random.default_rng(4), 400) / 2).astype("uint8")
+    x = (x / 2 + lesson10.photo_like(np.random.default_rng(4), 400) / 2).astype("uint8")
     data = Cifar10(x, y, x[:5], y[:5], class_names=NAMES)
     return cifar10_folders(per_class=60, val_per_class=20, data=data, root=tmp_path_factory.mktemp("photos"),
                            progress=False)

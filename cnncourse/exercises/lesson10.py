@@ -191,8 +191,9 @@ def _trains(datasets, x_sample: np.ndarray, num_classes: int, seed: int, epochs:
 
 # ---------------------------------------------------------------- exercise 3: repair scrambled pixels
 
-def _photo_like(rng: np.random.Generator, n: int) -> np.ndarray:
-    """Smooth random colour images (coarse noise enlarged), so neighbouring pixels correlate as in photos."""
+def photo_like(rng: np.random.Generator, n: int) -> np.ndarray:
+    """``n`` smooth random 32 x 32 colour images drawn from ``rng`` (coarse noise enlarged), so that neighbouring
+    pixels correlate as in photos: exercise 3 scrambles such images, and the tests build photo-like folders of them."""
     coarse = rng.integers(0, 256, (n, 8, 8, 3)).astype("float32")
     return keras.ops.convert_to_numpy(keras.ops.image.resize(coarse, (32, 32))).round().clip(0, 255).astype("uint8")
 
@@ -205,7 +206,7 @@ def check_repair(answer: Callable | None, *, seed: int = 0, n: int = 7) -> Verdi
     if not callable(answer):
         return wrong(f"`repair` should be a function of the scrambled images, not a {type(answer).__name__}.",
                      "def repair(scrambled):\n    ...\n    return images")
-    images = _photo_like(np.random.default_rng([int(seed), 103]), n)
+    images = photo_like(np.random.default_rng([int(seed), 103]), n)
     scrambled = pickle_rows(images).reshape(images.shape)
     try:
         repaired = answer(scrambled.copy())
