@@ -5,14 +5,12 @@ statistics, which a forward pass in training mode would update, are put back).
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import keras
 import numpy as np
 import pandas as pd
 
-from cnncourse.probes import call_in_batches
-from cnncourse.sanity import check_pair, class_indices
+from cnncourse.probes import statistics_kept
+from cnncourse.sanity import check_pair, class_indices, true_accuracy
 
 FLAT_SLOPE = 0.01  # an activation whose slope is below this passes (almost) no gradient back
 
@@ -67,17 +65,6 @@ def activation_stats(model: keras.Model, x: np.ndarray, training: bool = False) 
         rows.append({"layer": layer.name, "activation": name, "mean": float(keras.ops.mean(output)),
                      "std": float(keras.ops.std(output)), "flat": float(flat)})
     return pd.DataFrame(rows).set_index("layer")
-
-
-@contextmanager
-def statistics_kept(model: keras.Model):
-    """Put the model's non-trainable variables (batch normalization's moving statistics) back on exit."""
-    saved = [(variable, variable.numpy()) for variable in model.non_trainable_variables]
-    try:
-        yield
-    finally:
-        for variable, value in saved:
-            variable.assign(value)
 
 
 def trainable_gradients(model: keras.Model, loss, x, y) -> list:
@@ -142,13 +129,10 @@ def conv_layers(model: keras.Model) -> int:
 def accuracy(model: keras.Model, x: np.ndarray, y: np.ndarray, training: bool = False, batch_size: int = 250) -> float:
     """Accuracy of ``model`` on ``(x, y)`` in inference mode (as ``evaluate`` and ``predict``), or with
     ``training=True`` as during ``fit``: batch normalization then normalizes each batch of ``batch_size``
-    images with that batch's own statistics instead of its moving averages. Changes nothing in the model."""
+    images with that batch's own statistics instead of its moving averages. Changes nothing in the model.
+    :func:`cnncourse.sanity.true_accuracy` with lesson 08's batch size."""
     _check_model(model)
-    check_pair(x, y)
-    labels = class_indices(y)
-    with statistics_kept(model):
-        predicted = np.argmax(call_in_batches(model, x, batch_size, training=training), axis=1)
-    return float(np.mean(predicted == labels))
+    return true_accuracy(model, x, y, batch_size, training=training)
 
 
 def batch_norm_layers(model: keras.Model) -> list[keras.layers.BatchNormalization]:

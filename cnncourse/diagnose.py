@@ -26,7 +26,7 @@ import keras
 import numpy as np
 from tqdm.auto import tqdm
 
-from cnncourse.depth import statistics_kept, trainable_gradients
+from cnncourse.depth import trainable_gradients
 from cnncourse.findings import Finding
 from cnncourse.fit_data import Sample, read_fit_data
 from cnncourse.lr_range import lr_range_test
@@ -39,6 +39,7 @@ from cnncourse.probes import (
     first_layer_input,
     inputs_recorded,
     layer_input,
+    statistics_kept,
     weight_layers,
 )
 from cnncourse.sanity import expected_initial_loss, require_compiled

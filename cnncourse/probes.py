@@ -1,4 +1,5 @@
-"""Look inside a model: the values that reach a layer, the loss before any training, and a faithful copy."""
+"""Look inside a model without changing it: the values that reach a layer, its outputs in batches, the loss
+before any training, and a faithful copy."""
 from __future__ import annotations
 
 import math
@@ -47,6 +48,17 @@ def inputs_recorded(layers: list[keras.layers.Layer]):
             object.__delattr__(layer, "call")
 
 
+@contextmanager
+def statistics_kept(model: keras.Model):
+    """Put the model's non-trainable variables (batch normalization's moving statistics) back on exit."""
+    saved = [(variable, variable.numpy()) for variable in model.non_trainable_variables]
+    try:
+        yield
+    finally:
+        for variable, value in saved:
+            variable.assign(value)
+
+
 def layer_input(model: keras.Model, layer: keras.layers.Layer, x: np.ndarray,
                 batch_size: int = EAGER_BATCH) -> np.ndarray:
     """The values ``layer`` receives (at its first call per image batch) when ``model`` sees images ``x`` in
@@ -78,9 +90,10 @@ def first_layer_input(model: keras.Model, x: np.ndarray) -> tuple[np.ndarray, ke
     return layer_input(model, layer, x), layer
 
 
-def copy_model(model: keras.Model, optimizer: keras.optimizers.Optimizer | None = None) -> keras.Model:
+def copy_model(model: keras.Model, optimizer: keras.optimizers.Optimizer | None = None, loss=None) -> keras.Model:
     """A compiled copy of ``model`` that computes what it computes (weights, adapted ``Normalization``
-    statistics, frozen layers), with its loss and a fresh optimizer of the same kind (or ``optimizer``).
+    statistics, frozen layers), with its loss (or ``loss``) and a fresh optimizer of the same kind (or
+    ``optimizer``).
     Raises ValueError when Keras cannot copy it faithfully (e.g. a subclassed model without ``get_config``)."""
     try:
         copy = keras.models.clone_model(model)
@@ -92,11 +105,14 @@ def copy_model(model: keras.Model, optimizer: keras.optimizers.Optimizer | None 
             layer.finalize_state()  # its mean and variance are computed from the copied weights only here
     if optimizer is None:
         optimizer = type(model.optimizer).from_config(model.optimizer.get_config())
-    copy.compile(optimizer=optimizer, loss=model.loss)
+    copy.compile(optimizer=optimizer, loss=model.loss if loss is None else loss)
     return copy
 
 
-def call_in_batches(model, x, batch_size=EAGER_BATCH, training=False):
+def call_in_batches(model: keras.Model, x: np.ndarray, batch_size: int = EAGER_BATCH,
+                    training: bool = False) -> np.ndarray:
+    """``model``'s outputs for ``x`` as one NumPy array, the model called on ``batch_size`` images at a time
+    (in training mode with ``training=True``)."""
     # A plain call, not predict(): predict compiles a function per new model, and probing
     # many models makes TensorFlow print retracing warnings into the notebook.
     x = np.asarray(x, dtype="float32")
@@ -110,15 +126,16 @@ def layer_output(model: keras.Model, layer_name: str, x: np.ndarray) -> np.ndarr
 
 
 def initial_loss(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
-    """Cross-entropy of an untrained (freshly built) model on ``(x, y)``.
+    """Cross-entropy of an untrained (freshly built, not necessarily compiled) model on ``(x, y)``:
+    :func:`cnncourse.sanity.loss_at_init` of a copy compiled with sparse categorical cross-entropy.
 
     A model that starts well guesses roughly uniformly, so this is close to
     ``EXPECTED_INITIAL_LOSS`` = ln(10) ≈ 2.30; far above it means huge, confident
     outputs before the first update.
     """
-    probabilities = call_in_batches(model, x)
-    return float(keras.ops.convert_to_numpy(
-        keras.losses.sparse_categorical_crossentropy(y, probabilities)).mean())
+    from cnncourse.sanity import loss_at_init  # not at the top: sanity imports this module
+
+    return loss_at_init(copy_model(model, keras.optimizers.SGD(), loss="sparse_categorical_crossentropy"), x, y)
 
 
 def nonfinite_weights(model: keras.Model) -> dict[str, float]:

@@ -5,12 +5,13 @@ The habits of Karpathy's "A Recipe for Training Neural Networks" and Full Stack 
 (your output layer, your loss, your optimizer) and the arrays you would pass to ``fit``:
 
 - :func:`loss_at_init`: an untrained classifier that guesses evenly has a loss of ln K
-  (:func:`expected_initial_loss`); far from it, the output layer and the loss do not fit;
+  (:func:`expected_initial_loss`); far from it, the output layer and the loss do not fit
+  (``probes.initial_loss`` measures with it, for a model not compiled yet);
 - :func:`overfit_one_batch`: a few dozen images must be learned by heart in about a hundred steps;
   a model that cannot do even that has a bug between its data, its output and its loss;
 - :func:`predicted_class_counts`: a model stuck at one class, or at the majority class, shows here;
 - :func:`true_accuracy`: the multi-class accuracy from the predicted probabilities, whatever
-  metric Keras reported;
+  metric Keras reported (``depth.accuracy`` measures with it, in training mode too);
 - and look at the images with their labels: ``cnncourse.plots.show_images``.
 
 Nothing here changes your model: :func:`overfit_one_batch` trains a copy.
@@ -25,6 +26,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from cnncourse.probes import call_in_batches, statistics_kept
 from cnncourse.training import predict_classes
 
 
@@ -48,6 +50,8 @@ def class_indices(y: np.ndarray) -> np.ndarray:
 
 
 def require_compiled(model: keras.Model) -> None:
+    """Raise a TypeError unless ``model`` is a Keras model, and a ValueError that says how to compile it
+    unless it is compiled with a loss."""
     if not isinstance(model, keras.Model):
         raise TypeError(f"expected a Keras model, got {type(model).__name__}.")
     if not getattr(model, "compiled", False) or getattr(model, "loss", None) is None:
@@ -71,11 +75,21 @@ def loss_at_init(model: keras.Model, x: np.ndarray, y: np.ndarray, batch_size: i
     return float(model.evaluate(x, y, batch_size=batch_size, verbose=0, return_dict=True)["loss"])
 
 
-def true_accuracy(model: keras.Model, x: np.ndarray, y: np.ndarray, batch_size: int = 256) -> float:
+def true_accuracy(model: keras.Model, x: np.ndarray, y: np.ndarray, batch_size: int = 256,
+                  training: bool = False) -> float:
     """The fraction of images whose most likely class (the largest output) is their label: the
-    multi-class accuracy, whatever ``metrics=["accuracy"]`` turned into."""
+    multi-class accuracy, whatever ``metrics=["accuracy"]`` turned into.
+
+    In inference mode (as ``predict``), or with ``training=True`` as during ``fit``: batch normalization
+    then normalizes each batch of ``batch_size`` images with that batch's own statistics, and its moving
+    averages are put back afterwards."""
     check_pair(x, y)
-    return float(np.mean(predict_classes(model, x, batch_size) == class_indices(y)))
+    if training:  # predict() has no training mode
+        with statistics_kept(model):
+            predicted = np.argmax(call_in_batches(model, x, batch_size, training=True), axis=1)
+    else:
+        predicted = predict_classes(model, x, batch_size)
+    return float(np.mean(predicted == class_indices(y)))
 
 
 def predicted_class_counts(model: keras.Model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
