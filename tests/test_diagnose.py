@@ -19,12 +19,9 @@ def classifier(activation="relu", initializer="he_normal", n_conv=1, head=layers
 
 
 @pytest.fixture(scope="module")
-def colours():
+def colours(colour_images):
     """Images whose class is their colour."""
-    rng = np.random.default_rng(0)
-    palette = rng.integers(0, 256, (10, 3))
-    y = np.arange(600) % 10
-    return np.clip(palette[y][:, None, None, :] + rng.normal(0, 20, (600, 16, 16, 3)), 0, 255).astype("uint8"), y
+    return colour_images(600, size=16)
 
 
 def watched(model, monitor):
@@ -124,12 +121,9 @@ def small_cnn(scale=True, activation="softmax", n_conv=1, conv_activation="relu"
 
 
 @pytest.fixture(scope="module")
-def pipeline():
+def pipeline(colour_images):
     """3,000 training and 400 validation images whose class is their colour: learnable in seconds."""
-    rng = np.random.default_rng(1)
-    palette = rng.integers(0, 256, (10, 3))
-    y = np.arange(3400) % 10
-    x = np.clip(palette[y][:, None, None, :] + rng.normal(0, 30, (3400, 16, 16, 3)), 0, 255).astype("uint8")
+    x, y = colour_images(3400, size=16, noise=30, seed=1)
     return x[:3000], y[:3000], x[3000:], y[3000:]
 
 
