@@ -67,12 +67,9 @@ def fitted():
 
 
 @pytest.fixture(scope="module")
-def colours():
+def colours(colour_images):
     """300 16×16 images whose class (of 4) is their colour."""
-    rng = np.random.default_rng(0)
-    y = rng.integers(0, 4, 300)
-    palette = rng.integers(0, 256, (4, 3))
-    return np.clip(palette[y][:, None, None, :] + rng.normal(0, 20, (300, 16, 16, 3)), 0, 255).astype("uint8"), y
+    return colour_images(300, classes=4, size=16)
 
 
 def tiny_model():
