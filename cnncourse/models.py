@@ -19,17 +19,18 @@ def reference_cnn(*, width: int = 32, dropout: float = 0.0, batch_norm: bool = F
                   input_shape: tuple[int, ...] = (32, 32, 3), name: str = "reference_cnn") -> keras.Sequential:
     """Build (not compile) the reference CNN.
 
-    width:         filters in the first block; the next blocks use 2x and 4x as many.
-    dense_units:   size of the hidden layer of the classifier.
-    dropout:       dropout rate before the classifier (0 = none).
-    batch_norm:    add BatchNormalization after every convolution. Its running statistics use
-                   momentum 0.9 (Keras' default 0.99 lags behind the weights in the few hundred
-                   steps a lesson trains, and validation accuracy collapses).
-    l2:            weight decay as an L2 penalty ``l2 * sum(w**2)`` on every kernel (0 = none).
-    scale_inputs:  start with ``Rescaling(1/255)`` so the model takes raw 0-255 pixels.
-    preprocessing: layers applied to the input after that (e.g. an adapted ``Normalization``).
-    augmentation:  Keras preprocessing layers (e.g. ``RandomFlip``) applied after scaling;
-                   they are active only during training.
+    Args:
+        width: filters in the first block; the next blocks use 2x and 4x as many.
+        dense_units: size of the hidden layer of the classifier.
+        dropout: dropout rate before the classifier (0 = none).
+        batch_norm: add BatchNormalization after every convolution. Its running statistics use
+            momentum 0.9 (Keras' default 0.99 lags behind the weights in the few hundred
+            steps a lesson trains, and validation accuracy collapses).
+        l2: weight decay as an L2 penalty ``l2 * sum(w**2)`` on every kernel (0 = none).
+        scale_inputs: start with ``Rescaling(1/255)`` so the model takes raw 0-255 pixels.
+        preprocessing: layers applied to the input after that (e.g. an adapted ``Normalization``).
+        augmentation: Keras preprocessing layers (e.g. ``RandomFlip``) applied after scaling;
+            they are active only during training.
     """
     if width < 1 or not 0 <= dropout < 1 or l2 < 0:
         raise ValueError(f"need width >= 1, 0 <= dropout < 1 and l2 >= 0, got width={width}, "

@@ -1,4 +1,4 @@
-"""Where the course is published, and the links that open a lesson on Binder or Colab.
+"""Where the course is published, and the links that open a lesson on Binder, Colab or a JupyterHub.
 
 The one place that names the public repository: the README's badges and links, the Colab
 set-up cell at the top of every lesson, and ``binder/`` are checked against it by
@@ -6,6 +6,8 @@ set-up cell at the top of every lesson, and ``binder/`` are checked against it b
 here, run those tests, and fix what they report.
 """
 from __future__ import annotations
+
+from urllib.parse import urlencode
 
 REPOSITORY = "cnncourse/cnncourse"  # GitHub owner/name (assumed: the checkout has no remote)
 BRANCH = "main"
@@ -33,3 +35,14 @@ def binder_url(path: str = "lessons") -> str:
 def colab_url(path: str) -> str:
     """Colab link that opens the notebook at ``path`` (relative to the repository root)."""
     return f"https://colab.research.google.com/github/{REPOSITORY}/blob/{BRANCH}/{path}"
+
+
+def jupyterhub_url(path: str, hub: str) -> str:
+    """nbgitpuller link: on the JupyterHub at ``hub`` (its address, e.g. ``https://hub.example.edu``), pull
+    the repository into the user's home (or update their copy without overwriting their changes) and open
+    ``path`` in JupyterLab. Instructors give such links to push course material to their hub."""
+    if not hub.startswith(("https://", "http://")):
+        raise ValueError(f"hub should be the hub's address, starting with https://, got {hub!r}")
+    folder = REPOSITORY.split("/")[1]  # nbgitpuller clones into a folder named after the repository
+    query = urlencode({"repo": GIT_URL, "branch": BRANCH, "urlpath": f"lab/tree/{folder}/{path}"})
+    return f"{hub.rstrip('/')}/hub/user-redirect/git-pull?{query}"
