@@ -1,5 +1,5 @@
 """Point every test, and every notebook kernel nbval starts, at an offline CIFAR-10 copy, and have the course's
-pretrained backbone (lesson 11) ready before any test needs it.
+pretrained backbone (lesson 11) ready before any test needs it; mark the notebooks' cells ``slow``.
 
 When ``CNNCOURSE_DATA_DIR`` is unset and the course's offline copy sits beside the
 repository (``../shared/cifar10``, as on CI), it is materialized once into
@@ -13,6 +13,8 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent
 OFFLINE_COPY = ROOT.parent / "shared" / "cifar10" / "materialize.py"
@@ -29,3 +31,9 @@ def pytest_configure(config):
         if not is_cached():
             print("conftest.py: training the course's backbone once (about 2.5 minutes on 2 cores)...", flush=True)
             load_backbone(progress=False)
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:  # nbval's cells of solutions/*.ipynb
+        if item.path.suffix == ".ipynb":
+            item.add_marker(pytest.mark.slow)

@@ -25,3 +25,5 @@ html_theme_options = {
     "use_repository_button": True,
     "show_toc_level": 2,
 }
+html_context = {"default_mode": "light"}  # the theme logs an error to the console when no mode is set
+html_favicon = "_static/favicon.svg"

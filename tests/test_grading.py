@@ -32,6 +32,8 @@ from cnncourse.authoring.grading import (
 )
 from cnncourse.authoring.student_copy import clean_source, dumps, student_version
 
+pytestmark = pytest.mark.slow  # most tests start a kernel; one grades lesson 00
+
 REPO = Path(__file__).resolve().parent.parent
 LESSON00 = "00_meet_cifar10.ipynb"
 HALF_WRONG = REPO / "tests" / "fixtures" / "00_half_wrong_submission.ipynb"

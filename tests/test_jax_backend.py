@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # each test runs pytest again in a process on JAX
+
 REPO = Path(__file__).resolve().parent.parent
 KERAS_TESTS = ["test_backbone.py", "test_checks.py", "test_depth.py", "test_diagnose.py", "test_fit_data.py",
                "test_folders.py",
