@@ -66,23 +66,45 @@ def execute_lesson(path: str | Path, out_dir: str | Path, timeout: float | None 
     return target
 
 
-def _widget_outputs(state: dict, model_id: str, seen: set | None = None) -> list:
-    """The outputs that Output widgets inside widget ``model_id`` hold (depth first, in child order)."""
+CONTROLS = ("SliderModel", "CheckboxModel", "DropdownModel", "ToggleButtonsModel", "RadioButtonsModel",
+            "SelectModel", "TextModel")  # widgets a learner moves, as against what a widget only shows
+
+
+def _widget_tree(state: dict, model_id: str, seen: set | None = None) -> list[dict]:
+    """The states of widget ``model_id`` and its descendants, depth first in child order."""
     seen = set() if seen is None else seen
     if model_id in seen or model_id not in state:
         return []
     seen.add(model_id)
     model = state[model_id].get("state", {})
-    outputs = list(model.get("outputs", [])) if model.get("_model_name") == "OutputModel" else []
+    tree = [model]
     for child in model.get("children", []):
-        outputs += _widget_outputs(state, str(child).removeprefix("IPY_MODEL_"), seen)
+        tree += _widget_tree(state, str(child).removeprefix("IPY_MODEL_"), seen)
+    return tree
+
+
+def _static_view(tree: list[dict]) -> list:
+    """What a widget showed, as outputs: its Output widgets' outputs; for a widget without one (a progress
+    bar), its text as one line; after a note if a learner could move a control in it."""
+    outputs = [nbformat.from_dict(shown) for model in tree if model.get("_model_name") == "OutputModel"
+               for shown in model.get("outputs", [])]
+    if not outputs:
+        parts = []
+        for model in tree:
+            name = model.get("_model_name", "")
+            if name in ("HTMLModel", "LabelModel") and model.get("value"):
+                parts.append(html.unescape(re.sub(r"<[^>]+>", "", str(model["value"]))).strip())
+        if any(parts):
+            outputs.append(nbformat.v4.new_output("stream", name="stdout", text=" ".join(filter(None, parts)) + "\n"))
+    if any(model.get("_model_name", "").endswith(CONTROLS) for model in tree):
+        outputs.insert(0, nbformat.v4.new_output("display_data", data={"text/html": WIDGET_NOTE}))
     return outputs
 
 
 def static_widgets(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """A copy of executed ``nb`` in which each widget is replaced by what it showed (its Output widgets'
-    figures and text) and a note that the control is live in the notebook; no widget state is kept, so no
-    page needs the widgets' JavaScript."""
+    """A copy of executed ``nb`` in which each widget is replaced by what it showed (a slider's figure, a
+    progress bar's last line) and, for a control, a note that it is live in the notebook. No widget state is
+    kept, so no page needs the widgets' JavaScript."""
     nb = copy.deepcopy(nb)
     state = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
     for cell in nb.cells:
@@ -91,11 +113,7 @@ def static_widgets(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         outputs = []
         for output in cell.outputs:
             view = output.get("data", {}).get(WIDGET_VIEW)
-            if view is None:
-                outputs.append(output)
-                continue
-            outputs.append(nbformat.v4.new_output("display_data", data={"text/html": WIDGET_NOTE}))
-            outputs += [nbformat.from_dict(shown) for shown in _widget_outputs(state, view["model_id"])]
+            outputs += [output] if view is None else _static_view(_widget_tree(state, view["model_id"]))
         cell.outputs = outputs
     nb.metadata.pop("widgets", None)
     return nb
