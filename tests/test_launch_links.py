@@ -137,3 +137,27 @@ def test_link_patterns_catch_a_wrong_repository():
     [install] = GIT_INSTALL.finditer(launch.COLAB_SETUP_CELL)
     assert (install["repo"], install["branch"]) == (launch.REPOSITORY, launch.BRANCH)
     assert GIT_INSTALL.search('pip install "x @ git+https://github.com/fork/cnncourse@dev"')["repo"] == "fork/cnncourse"
+
+
+def test_readme_links_the_course_site():
+    assert f"]({launch.SITE_URL})" in README.read_text(encoding="utf-8")
+
+
+def test_jupyterhub_link_pulls_the_repository_and_opens_the_lesson():
+    from urllib.parse import parse_qs, urlsplit
+
+    link = urlsplit(launch.jupyterhub_url("lessons/00_meet_cifar10.ipynb", "https://hub.example.edu/"))
+    assert (link.scheme, link.netloc, link.path) == ("https", "hub.example.edu", "/hub/user-redirect/git-pull")
+    query = {key: values[0] for key, values in parse_qs(link.query).items()}
+    folder = launch.REPOSITORY.split("/")[1]
+    assert query == {"repo": launch.GIT_URL, "branch": launch.BRANCH,
+                     "urlpath": f"lab/tree/{folder}/lessons/00_meet_cifar10.ipynb"}
+    with pytest.raises(ValueError, match="https://"):
+        launch.jupyterhub_url("lessons", "hub.example.edu")
+
+
+def test_site_hub_page_builds_its_links_from_the_one_repository():
+    # docs/jupyterhub.md makes the same link in the browser (tests/test_site.py compares the two links)
+    page = (ROOT / "docs" / "jupyterhub.md").read_text(encoding="utf-8")
+    folder = launch.REPOSITORY.split("/")[1]
+    assert f'const REPO = "{launch.GIT_URL}", BRANCH = "{launch.BRANCH}", FOLDER = "{folder}";' in page

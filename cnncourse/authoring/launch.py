@@ -13,6 +13,7 @@ REPOSITORY = "cnncourse/cnncourse"  # GitHub owner/name (assumed: the checkout h
 BRANCH = "main"
 
 GIT_URL = f"https://github.com/{REPOSITORY}"
+SITE_URL = "https://{}.github.io/{}/".format(*REPOSITORY.split("/"))  # GitHub Pages, .github/workflows/site.yml
 PIP_REQUIREMENT = f"cnncourse @ git+{GIT_URL}@{BRANCH}"
 
 # The first code cell of every notebook in solutions/ (and so lessons/). On Colab the course's
