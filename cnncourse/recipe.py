@@ -1,4 +1,4 @@
-"""Train well in a fixed time: the course's recipe, the TensorFlow tutorial's, and a clock for both.
+"""Train well on a fixed budget: the course's recipe, the TensorFlow tutorial's, and budgets for both.
 
 - :func:`course_cnn` is the course's recipe for a small CNN: inputs scaled inside the model, a
   random left-right flip, batch normalization after every convolution, ReLU with He initialization,
@@ -7,6 +7,9 @@
 - :func:`tutorial_cnn` is the CNN of TensorFlow's "Convolutional Neural Network" tutorial as
   published (three convolutions, logits out), with a ``Rescaling`` layer in place of its
   ``/ 255.0`` on the whole data set.
+- :func:`training_flops` counts what one training image costs a model, so that two recipes can be given the
+  same compute (:func:`epochs_within`) whatever else runs on the machine; :func:`one_cycle` is the recipe's
+  learning-rate schedule over a number of steps (a short warm-up, then a cosine down to zero).
 - :class:`TimeBudget` stops ``fit`` when its training time is spent and, given a peak learning rate,
   sets the rate from the share of the time used (a short warm-up, then a cosine down to zero), so a
   schedule fits a budget in seconds rather than a number of epochs.
@@ -47,6 +50,42 @@ def tutorial_cnn(num_classes: int = 10) -> keras.Model:
         layers.Conv2D(64, 3, activation="relu"),
         layers.Flatten(), layers.Dense(64, activation="relu"), layers.Dense(num_classes),
     ], name="tensorflow_tutorial")
+
+
+def training_flops(model: keras.Model) -> int:
+    """Floating-point operations to train ``model`` on one image: three times those of its forward pass (the
+    forward pass, then the gradients of the activations and of the weights), counting its convolutions and
+    dense layers, which cost far more than the rest (pooling, normalization, activations)."""
+    forward = 0
+    for layer in _layers(model):
+        if isinstance(layer, (layers.Conv2D, layers.Dense)):
+            kernel = layer.kernel.shape  # (kh, kw, in, out) or (in, out)
+            positions = math.prod(layer.output.shape[1:-1])  # output pixels (1 for a Dense on a vector)
+            forward += 2 * positions * math.prod(kernel)
+    if forward == 0:
+        raise ValueError(f"{model.name} has no Conv2D or Dense layer to count.")
+    return 3 * forward
+
+
+def _layers(model):
+    for layer in model.layers:
+        yield from _layers(layer) if hasattr(layer, "layers") else (layer,)
+
+
+def epochs_within(budget: float, model: keras.Model, images: int) -> int:
+    """How many epochs over ``images`` training images ``model`` runs within ``budget`` floating-point
+    operations (at least one)."""
+    return max(1, int(budget // (training_flops(model) * images)))
+
+
+def one_cycle(peak: float, steps: int, warmup: float = 0.1) -> keras.optimizers.schedules.LearningRateSchedule:
+    """The recipe's learning rate over ``steps`` training steps: a linear warm-up to ``peak`` over the first
+    ``warmup`` of them, then a cosine down to zero at the last."""
+    if peak <= 0 or steps < 1 or not 0 <= warmup < 1:
+        raise ValueError(f"need peak > 0, steps >= 1 and 0 <= warmup < 1, got {peak}, {steps}, {warmup}.")
+    warmup_steps = int(warmup * steps)
+    return keras.optimizers.schedules.CosineDecay(0.0, decay_steps=max(1, steps - warmup_steps),
+                                                  warmup_target=peak, warmup_steps=warmup_steps)
 
 
 class TimeBudget(keras.callbacks.Callback):

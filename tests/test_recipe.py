@@ -1,11 +1,11 @@
-"""The capstone's recipes and the clock that trains them for a fixed time."""
+"""The capstone's recipes, the compute budget that races them, and the clock that trains them for a fixed time."""
 import time
 
 import keras
 import numpy as np
 import pytest
 
-from cnncourse.recipe import TimeBudget, course_cnn, tutorial_cnn
+from cnncourse.recipe import TimeBudget, course_cnn, epochs_within, one_cycle, training_flops, tutorial_cnn
 
 
 @pytest.mark.parametrize("build, softmax", [(course_cnn, True), (tutorial_cnn, False)])
@@ -54,3 +54,34 @@ def test_a_clock_without_a_peak_leaves_the_learning_rate_alone():
 def test_bad_arguments_say_what_is_wrong(kwargs):
     with pytest.raises(ValueError, match="need seconds|must be positive"):
         TimeBudget(**kwargs)
+
+
+def test_training_flops_count_convolutions_and_dense_layers_by_hand():
+    model = keras.Sequential([keras.Input(shape=(8, 8, 3)), keras.layers.Conv2D(4, 3, padding="same"),
+                              keras.layers.MaxPooling2D(), keras.layers.Flatten(), keras.layers.Dense(5)])
+    forward = 2 * (8 * 8 * 3 * 3 * 3 * 4) + 2 * (4 * 4 * 4 * 5)  # multiply-adds of the kernel at each output pixel
+    assert training_flops(model) == 3 * forward
+    inner = keras.Sequential([keras.Input(shape=(8, 8, 3)), keras.layers.Conv2D(4, 3, padding="same")])
+    nested = keras.Sequential([keras.Input(shape=(8, 8, 3)), inner, keras.layers.MaxPooling2D(),
+                               keras.layers.Flatten(), keras.layers.Dense(5)])
+    assert training_flops(nested) == training_flops(model)  # a backbone inside a model is counted too
+
+
+def test_the_same_budget_gives_the_cheaper_model_more_epochs():
+    course, tutorial = course_cnn(num_classes=6), tutorial_cnn(num_classes=6)
+    assert 2 < training_flops(course) / training_flops(tutorial) < 2.6
+    budget = 10 * training_flops(course) * 3000
+    assert epochs_within(budget, course, 3000) == 10
+    assert epochs_within(budget, tutorial, 3000) == int(10 * training_flops(course) / training_flops(tutorial))
+    assert epochs_within(1, course, 3000) == 1  # at least one epoch
+    with pytest.raises(ValueError, match="no Conv2D or Dense"):
+        training_flops(keras.Sequential([keras.Input(shape=(4,)), keras.layers.ReLU()]))
+
+
+def test_one_cycle_warms_up_to_the_peak_then_decays_to_zero():
+    schedule = one_cycle(1e-2, 100, warmup=0.2)
+    rates = [float(keras.ops.convert_to_numpy(schedule(step))) for step in (0, 10, 20, 60, 100)]
+    assert rates[0] == 0 and rates[1] == pytest.approx(5e-3) and rates[2] == pytest.approx(1e-2)
+    assert rates[3] == pytest.approx(5e-3, rel=1e-3) and rates[4] == pytest.approx(0, abs=1e-9)
+    with pytest.raises(ValueError, match="need peak"):
+        one_cycle(0, 100)

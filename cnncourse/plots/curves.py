@@ -158,11 +158,11 @@ def plot_train_val(histories: Mapping[str, Mapping[str, Sequence[float]]], metri
 
 
 def plot_accuracy_over_time(runs: Mapping[str, tuple[Sequence[float], Sequence[float]]], at: float | None = None,
-                            ax: Axes | None = None, title: str = "validation accuracy against training time"
-                            ) -> Figure:
-    """Validation accuracy against seconds of training, one line per run: ``runs`` maps a run's name to
-    ``(seconds, val_accuracy)``, one value per epoch (``TimeBudget.seconds`` and the history's
-    ``val_accuracy``). ``at`` marks a moment with a vertical line."""
+                            ax: Axes | None = None, title: str = "validation accuracy against training time",
+                            xlabel: str = "seconds of training") -> Figure:
+    """Validation accuracy against what training has spent, one line per run: ``runs`` maps a run's name to
+    ``(spent, val_accuracy)``, one value per epoch: seconds (``TimeBudget.seconds``) or compute (``xlabel`` says
+    which), and the history's ``val_accuracy``. ``at`` marks a moment with a vertical line."""
     if not isinstance(runs, Mapping) or not runs:
         raise TypeError("runs must map a run's name to (seconds, val_accuracy), one value of each per epoch.")
     ax = axes_or_new(ax, (6.5, 4))
@@ -173,7 +173,7 @@ def plot_accuracy_over_time(runs: Mapping[str, tuple[Sequence[float], Sequence[f
         ax.plot([0, *seconds], [np.nan, *accuracy], marker="o", label=name)
     if at is not None:
         ax.axvline(at, color="0.3", linestyle=":", linewidth=1)
-    ax.set(xlabel="seconds of training", ylabel="validation accuracy", ylim=(0, 1), title=title)
+    ax.set(xlabel=xlabel, ylabel="validation accuracy", ylim=(0, 1), title=title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
     return ax.figure
