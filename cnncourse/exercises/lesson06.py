@@ -10,6 +10,7 @@ import numpy as np
 
 from cnncourse.checks import Verdict, check_number, correct, is_single_number, not_attempted, wrong
 from cnncourse.sanity import class_indices
+from cnncourse.signatures import output_kind
 
 
 def _first_line(error: Exception, limit: int = 160) -> str:
@@ -29,6 +30,20 @@ def _as_probabilities(outputs: np.ndarray) -> tuple[np.ndarray, bool]:
 def _uses_logits(loss: Any) -> bool:
     get_config = getattr(loss, "get_config", None)
     return bool(callable(get_config) and get_config().get("from_logits"))
+
+
+def _last_activation(model: keras.Model) -> str | None:
+    """The activation the model's last layer declares ("linear" for none), or None where it declares none that
+    can be read (a Lambda, a custom layer)."""
+    leaves = [layer for layer in model._flatten_layers(include_self=False, recursive=True)
+              if not isinstance(layer, (keras.Model, keras.layers.InputLayer))]
+    if not leaves:
+        return None
+    if isinstance(leaves[-1], keras.layers.Softmax):
+        return "softmax"
+    if isinstance(leaves[-1], keras.layers.ReLU):
+        return "relu"
+    return getattr(getattr(leaves[-1], "activation", None), "__name__", None)
 
 
 def check_repaired_compile(model: Any, x: np.ndarray, y: np.ndarray) -> Verdict:
@@ -51,15 +66,32 @@ def check_repaired_compile(model: Any, x: np.ndarray, y: np.ndarray) -> Verdict:
     probabilities, were_probabilities = _as_probabilities(outputs)
     labels = class_indices(y)
     cross_entropy = float(np.mean(-np.log(np.clip(probabilities[np.arange(len(labels)), labels], 1e-7, 1))))
-    if were_probabilities and _uses_logits(model.loss):
+    told_logits = _uses_logits(model.loss)
+    if were_probabilities and told_logits:
         return wrong("The model's outputs are already probabilities (it ends in a softmax), but the loss is told "
                      "they are logits (from_logits=True). Keras on TensorFlow notices, warns and uses the numbers "
                      "before the softmax; on JAX or PyTorch the softmax would be applied twice.",
                      "Either drop the softmax from the last layer or drop from_logits=True.")
+    declared = _last_activation(model)
+    if not were_probabilities and (declared == "sigmoid" or declared is None and output_kind(outputs) == "sigmoid"):
+        told = ("the loss is told they are logits (from_logits=True), which they are not either: Keras on "
+                "TensorFlow notices the sigmoid and quietly uses the numbers before it, other backends do not"
+                if told_logits else "the loss reads them as one distribution over the classes, which they are not")
+        where = "its last layer applies a sigmoid" if declared == "sigmoid" else "as a sigmoid's do"
+        return wrong(f"The model's outputs are each between 0 and 1 but do not sum to 1 ({where}): one yes/no "
+                     f"probability per class, neither logits nor a distribution over the classes; and {told}.",
+                     "Build the model the exercise asks for, build_model(output=None) (logits, any real numbers), "
+                     "and compile it with SparseCategoricalCrossentropy(from_logits=True); or end it in a softmax.")
     if not math.isclose(reported["loss"], cross_entropy, rel_tol=1e-3, abs_tol=1e-3):
-        hint = ("This model's last layer has no softmax: its outputs are logits, and the loss must be told so "
-                "(from_logits=True)." if not were_probabilities else
-                "The model outputs one probability per class; the labels are class numbers.")
+        if were_probabilities:
+            hint = ("The model's outputs are already probabilities (a softmax): the loss must read them as they "
+                    "are, with the default from_logits=False.")
+        elif told_logits:
+            hint = ("The loss is told the outputs are logits, yet it is not the cross-entropy of their softmax: "
+                    "use keras.losses.SparseCategoricalCrossentropy(from_logits=True) itself.")
+        else:
+            hint = ("This model's last layer has no softmax: its outputs are logits, and the loss must be told so "
+                    "(from_logits=True).")
         return wrong(f"The loss Keras reports ({reported['loss']:.3f}) is not the cross-entropy of the classes the "
                      f"model predicts ({cross_entropy:.3f}): loss and output do not fit.", hint)
     true_accuracy = float(np.mean(np.argmax(outputs, axis=1) == labels))
@@ -85,21 +117,47 @@ def _healthy_and_broken(build_model: Callable[..., keras.Model]) -> tuple[keras.
     return healthy, broken
 
 
+CONTRADICTIONS = 2  # images of the batch shown twice, with two different labels
+
+
+def contradictory_batch(x: np.ndarray, y: np.ndarray, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(x, y)`` with its last ``CONTRADICTIONS`` images replaced by copies of its first ones under another label:
+    no model labels both copies right, so at most ``len(x) - CONTRADICTIONS`` of its images (94 % of 32) can be
+    right, and no model learns the batch by heart, however well it trains."""
+    x, y = np.array(x, copy=True), class_indices(y).copy()
+    x[-CONTRADICTIONS:], y[-CONTRADICTIONS:] = x[:CONTRADICTIONS], (y[:CONTRADICTIONS] + 1) % num_classes
+    return x, y
+
+
 def check_fits_one_batch(fits_one_batch: Any, build_model: Callable[..., keras.Model], x: np.ndarray,
                          y: np.ndarray) -> Verdict:
-    """Exercise 2: ``fits_one_batch(model, x, y)`` trains a copy of a compiled model on one batch and
-    returns True when it learns it by heart. Tried on a healthy pipeline (must say True), on logits
-    read as probabilities (must say False); the model it is given must come back untouched."""
+    """Exercise 2: ``fits_one_batch(model, x, y)`` trains a copy of a compiled model on one batch for 100 steps
+    and returns True when the copy then labels (nearly) every image of the batch right: the lesson's own test
+    (``sanity.overfit_one_batch``, 99 %). Tried on a healthy pipeline (must say True), on logits read as
+    probabilities (must say False) and on the healthy pipeline with a batch that no model can learn by heart,
+    two of its images shown twice under different labels (must say False: a function that judges without
+    training, or is content with less than nearly every image, says True). The model it is given must come
+    back untouched."""
     if fits_one_batch is None:
         return not_attempted("fits_one_batch")
     if not callable(fits_one_batch):
         return wrong(f"`fits_one_batch` should be a function, not a {type(fits_one_batch).__name__}.")
-    healthy, broken = _healthy_and_broken(build_model)
+    try:
+        healthy, broken = _healthy_and_broken(build_model)
+        keras.utils.set_random_seed(0)
+        unlearnable = build_model()
+        unlearnable.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    except Exception as error:  # the lesson's builder, redefined by the learner into something else
+        return wrong(f"The check could not build the lesson's models with `build_model`: {_first_line(error)}",
+                     "Run the lesson's cell that defines build_model again, then this check.")
+    x_contradictory, y_contradictory = contradictory_batch(x, y, unlearnable.output_shape[-1])
+    cases = (("healthy", healthy, x, y), ("broken", broken, x, y),
+             ("unlearnable", unlearnable, x_contradictory, y_contradictory))
     answers = {}
-    for name, model in (("healthy", healthy), ("broken", broken)):
+    for name, model, images, labels in cases:
         before = [weights.copy() for weights in model.get_weights()]
         try:
-            answer = fits_one_batch(model, x, y)
+            answer = fits_one_batch(model, images, labels)
         except Exception as error:
             return wrong(f"fits_one_batch raised {_first_line(error)} on a compiled model.",
                          "Train a copy: keras.models.clone_model(model), copy.set_weights(model.get_weights()), "
@@ -122,7 +180,17 @@ def check_fits_one_batch(fits_one_batch: Any, build_model: Callable[..., keras.M
                      "Its loss does fall a little, but it never learns the batch.",
                      "Judge by the accuracy on the batch (argmax of the outputs against the labels), not by "
                      "whether the loss went down.")
-    return correct("Correct: it passes the healthy pipeline and fails the broken one, without touching either.")
+    if answers["unlearnable"]:
+        most = len(x) - CONTRADICTIONS
+        return wrong(f"On the healthy model and a batch that no model can learn by heart ({CONTRADICTIONS} of its "
+                     f"images appear twice, under two different labels, so at most {most} of {len(x)} = "
+                     f"{most / len(x):.0%} can be right), fits_one_batch said True: it judges without training "
+                     "a copy, or it is content with less than (nearly) every image of the batch.",
+                     "Train a copy on the batch for 100 steps, then return True only when at least 99 % of the "
+                     "batch's images get their own label (argmax of the copy's outputs), as "
+                     "sanity.overfit_one_batch does.")
+    return correct("Correct: it passes the healthy pipeline, fails the broken one and a batch no model can learn by "
+                   "heart, and touches none of them.")
 
 
 LN_WRONG = {
