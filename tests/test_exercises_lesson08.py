@@ -54,6 +54,32 @@ def test_the_sigmoid_stack_fails_with_a_hint_about_vanishing_gradients(colours):
     assert not verdict.passed and "gradients still vanish" in verdict.hint
 
 
+def linear_stack(n_conv=DEPTH, pooled=True):
+    """Convolutions with no activation at all (a max pooling after the last one, as deep_cnn has), or written
+    as Sequential layers with a ReLU only after the last convolution."""
+    if pooled:
+        return deep(activation=None)
+    return keras.Sequential([keras.Input((32, 32, 3)), layers.Rescaling(1 / 255),
+                             *[layers.Conv2D(8, 3, strides=4 if i == 0 else 1, padding="same") for i in range(n_conv)],
+                             layers.ReLU(), layers.Flatten(), layers.Dense(10, activation="softmax")])
+
+
+@pytest.mark.parametrize("answer", [lambda: deep(activation="linear"), lambda: linear_stack(pooled=False)],
+                         ids=["no activation", "relu only after the stack"])
+def test_a_stack_of_linear_convolutions_fails_as_one_linear_map(answer, colours):
+    verdict = check(answer, colours)
+    assert not verdict.passed and "no nonlinearity" in verdict.message and "one linear map" in verdict.message, \
+        verdict
+
+
+@pytest.mark.parametrize("build", [lambda: deep("relu", "he_normal"), lambda: deep(batch_norm=True), lambda: deep(),
+                                   lambda: deep("relu", keras.initializers.VarianceScaling(2 / DEPTH), residual=True)],
+                         ids=["relu-he", "batch-norm", "sigmoid", "residual"])
+def test_every_convolution_after_the_first_receives_a_nonlinear_function_of_the_image(build, colours):
+    assert lesson08._nonlinear_inputs(build(), colours[0]) == DEPTH - 1
+    assert lesson08._nonlinear_inputs(linear_stack(), colours[0]) == 0
+
+
 def test_batch_norm_with_stale_statistics_fails_with_a_hint_about_the_trap(colours):
     verdict = check(lambda: deep(batch_norm=True, momentum=0.999), colours)
     assert not verdict.passed and "batch-norm trap" in verdict.hint, verdict
@@ -70,14 +96,25 @@ def test_batch_norm_with_stale_statistics_fails_with_a_hint_about_the_trap(colou
      "inputs of shape"),
     (lambda: with_head(10, None), "not probabilities"),
     (lambda: with_head(2, "softmax"), "10 class probabilities"),
+    (lambda: keras.Sequential([layers.Lambda(lambda t: t[0])]), "no input shape"),
+    (lambda: keras.Sequential([keras.Input((32, 32, 3)), layers.Lambda(lambda t: t @ t)]), "Calling your model"),
 ], ids=["none", "string", "model-not-function", "raises", "not-a-model", "too-shallow", "wrong-input",
-        "logits", "two-classes"])
+        "logits", "two-classes", "no-input", "call-fails"])
 def test_answers_that_are_not_a_deep_model_builder_fail_with_a_reason(answer, message, colours):
     verdict = check(answer, colours)
     assert not verdict.passed and message in str(verdict), verdict
 
 
+NAMES = list(lesson08.CURVE_SIGNATURES)
+
+
+def seed_where(truth):
+    """A seed whose draw puts the curves under these letters."""
+    return next(seed for seed in range(100) if lesson08._letters(seed) == truth)
+
+
 TRUTH = {"A": "overfitting", "B": "stuck at chance", "C": "underfitting"}
+SEED = seed_where(TRUTH)
 
 
 @pytest.mark.parametrize("answer", [
@@ -86,7 +123,7 @@ TRUTH = {"A": "overfitting", "B": "stuck at chance", "C": "underfitting"}
     {"A": "overfitting", "B": "stuck_at_chance", "C": "underfitting"},
 ])
 def test_right_diagnoses_pass_in_any_spelling(answer):
-    assert lesson08.check_diagnosis(answer, TRUTH).passed
+    assert lesson08.check_diagnosis(answer, seed=SEED).passed
 
 
 @pytest.mark.parametrize("answer, message", [
@@ -98,13 +135,25 @@ def test_right_diagnoses_pass_in_any_spelling(answer):
     ({"A": "overfitting", "B": "underfitting", "C": "underfitting"}, "curve B is not 'underfitting'"),
 ])
 def test_wrong_diagnoses_fail_with_a_reason(answer, message):
-    verdict = lesson08.check_diagnosis(answer, TRUTH)
+    verdict = lesson08.check_diagnosis(answer, seed=SEED)
     assert not verdict.passed and message in str(verdict), verdict
 
 
-def test_shuffled_letters_are_a_seeded_permutation():
-    names = ["stuck at chance", "underfitting", "overfitting"]
-    drawn = [lesson08.shuffled_letters(names, seed) for seed in range(6)]
-    assert all(sorted(d) == ["A", "B", "C"] and sorted(d.values()) == sorted(names) for d in drawn)
-    assert drawn[0] == lesson08.shuffled_letters(names, 0)
-    assert len({tuple(d.values()) for d in drawn}) > 1
+def test_the_letters_are_drawn_from_the_seed_inside_the_check_and_handed_out_nowhere():
+    drawn = [lesson08._letters(seed) for seed in range(12)]
+    assert all(sorted(d) == ["A", "B", "C"] and sorted(d.values()) == sorted(NAMES) for d in drawn)
+    assert drawn[0] == lesson08._letters(0) and len({tuple(d.values()) for d in drawn}) == 6  # every order
+    histories = {name: {"accuracy": [i / 10], "val_accuracy": [i / 20]} for i, name in enumerate(NAMES)}
+    for seed, truth in enumerate(drawn):
+        shown = lesson08.curves_by_letter(histories, seed=seed)
+        assert list(shown) == ["A", "B", "C"] and all(shown[letter] == histories[truth[letter]] for letter in shown)
+        assert all(shown[letter] is not histories[truth[letter]] for letter in shown)  # copies, not the runs
+        assert not any(name in repr(shown) for name in NAMES)  # what each curve is, is not in what the notebook gets
+        assert lesson08.check_diagnosis(dict(truth), seed=seed).passed
+        other = next(d for d in drawn if d != truth)
+        assert not lesson08.check_diagnosis(dict(other), seed=seed).passed  # another seed's letters fail
+
+
+def test_curves_by_letter_wants_the_three_curves():
+    with pytest.raises(ValueError, match="stuck at chance"):
+        lesson08.curves_by_letter({"overfitting": {}}, seed=0)
