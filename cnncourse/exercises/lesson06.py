@@ -9,41 +9,17 @@ import keras
 import numpy as np
 
 from cnncourse.checks import Verdict, check_number, correct, is_single_number, not_attempted, wrong
+from cnncourse.exercises.judging import (
+    DOUBLE_SOFTMAX,
+    as_probabilities,
+    cross_entropy,
+    first_line,
+    looks_sigmoid,
+    mismatch_hint,
+    sigmoid_problem,
+    uses_logits,
+)
 from cnncourse.sanity import class_indices
-from cnncourse.signatures import output_kind
-
-
-def _first_line(error: Exception, limit: int = 160) -> str:
-    line = str(error).strip().splitlines()[0] if str(error).strip() else ""
-    return f"{type(error).__name__}: {line if len(line) <= limit else line[:limit - 1] + '…'}"
-
-
-def _as_probabilities(outputs: np.ndarray) -> tuple[np.ndarray, bool]:
-    """The model's predicted distribution, and whether its outputs already were probabilities."""
-    outputs = np.asarray(outputs, dtype="float64")
-    if outputs.min() >= 0 and np.allclose(outputs.sum(axis=1), 1, atol=1e-3):
-        return outputs, True
-    shifted = np.exp(outputs - outputs.max(axis=1, keepdims=True))
-    return shifted / shifted.sum(axis=1, keepdims=True), False
-
-
-def _uses_logits(loss: Any) -> bool:
-    get_config = getattr(loss, "get_config", None)
-    return bool(callable(get_config) and get_config().get("from_logits"))
-
-
-def _last_activation(model: keras.Model) -> str | None:
-    """The activation the model's last layer declares ("linear" for none), or None where it declares none that
-    can be read (a Lambda, a custom layer)."""
-    leaves = [layer for layer in model._flatten_layers(include_self=False, recursive=True)
-              if not isinstance(layer, (keras.Model, keras.layers.InputLayer))]
-    if not leaves:
-        return None
-    if isinstance(leaves[-1], keras.layers.Softmax):
-        return "softmax"
-    if isinstance(leaves[-1], keras.layers.ReLU):
-        return "relu"
-    return getattr(getattr(leaves[-1], "activation", None), "__name__", None)
 
 
 def check_repaired_compile(model: Any, x: np.ndarray, y: np.ndarray) -> Verdict:
@@ -60,40 +36,22 @@ def check_repaired_compile(model: Any, x: np.ndarray, y: np.ndarray) -> Verdict:
         reported = model.evaluate(x, y, verbose=0, return_dict=True, batch_size=len(x))
         outputs = keras.ops.convert_to_numpy(model(x, training=False))
     except Exception as error:  # the learner's pairing may not even run: say what Keras said
-        return wrong(f"Keras could not evaluate the compiled model on the integer labels: {_first_line(error)}",
+        return wrong(f"Keras could not evaluate the compiled model on the integer labels: {first_line(error)}",
                      "The labels are integers (0-9), one per image: the loss for them is the *sparse* "
                      "categorical cross-entropy, and metrics=['accuracy'] picks the accuracy that fits them.")
-    probabilities, were_probabilities = _as_probabilities(outputs)
+    _, were_probabilities = as_probabilities(outputs)
     labels = class_indices(y)
-    cross_entropy = float(np.mean(-np.log(np.clip(probabilities[np.arange(len(labels)), labels], 1e-7, 1))))
-    told_logits = _uses_logits(model.loss)
+    told_logits = uses_logits(model.loss)
     if were_probabilities and told_logits:
-        return wrong("The model's outputs are already probabilities (it ends in a softmax), but the loss is told "
-                     "they are logits (from_logits=True). Keras on TensorFlow notices, warns and uses the numbers "
-                     "before the softmax; on JAX or PyTorch the softmax would be applied twice.",
-                     "Either drop the softmax from the last layer or drop from_logits=True.")
-    declared = _last_activation(model)
-    if not were_probabilities and (declared == "sigmoid" or declared is None and output_kind(outputs) == "sigmoid"):
-        told = ("the loss is told they are logits (from_logits=True), which they are not either: Keras on "
-                "TensorFlow notices the sigmoid and quietly uses the numbers before it, other backends do not"
-                if told_logits else "the loss reads them as one distribution over the classes, which they are not")
-        where = "its last layer applies a sigmoid" if declared == "sigmoid" else "as a sigmoid's do"
-        return wrong(f"The model's outputs are each between 0 and 1 but do not sum to 1 ({where}): one yes/no "
-                     f"probability per class, neither logits nor a distribution over the classes; and {told}.",
-                     "Build the model the exercise asks for, build_model(output=None) (logits, any real numbers), "
-                     "and compile it with SparseCategoricalCrossentropy(from_logits=True); or end it in a softmax.")
-    if not math.isclose(reported["loss"], cross_entropy, rel_tol=1e-3, abs_tol=1e-3):
-        if were_probabilities:
-            hint = ("The model's outputs are already probabilities (a softmax): the loss must read them as they "
-                    "are, with the default from_logits=False.")
-        elif told_logits:
-            hint = ("The loss is told the outputs are logits, yet it is not the cross-entropy of their softmax: "
-                    "use keras.losses.SparseCategoricalCrossentropy(from_logits=True) itself.")
-        else:
-            hint = ("This model's last layer has no softmax: its outputs are logits, and the loss must be told so "
-                    "(from_logits=True).")
+        return wrong(*DOUBLE_SOFTMAX)
+    if looks_sigmoid(model, outputs):
+        return wrong(*sigmoid_problem(model, told_logits, build="the model the exercise asks for, "
+                                                                "build_model(output=None),"))
+    expected = cross_entropy(outputs, labels)
+    if not math.isclose(reported["loss"], expected, rel_tol=1e-3, abs_tol=1e-3):
         return wrong(f"The loss Keras reports ({reported['loss']:.3f}) is not the cross-entropy of the classes the "
-                     f"model predicts ({cross_entropy:.3f}): loss and output do not fit.", hint)
+                     f"model predicts ({expected:.3f}): loss and output do not fit.",
+                     mismatch_hint(were_probabilities, told_logits))
     true_accuracy = float(np.mean(np.argmax(outputs, axis=1) == labels))
     accuracies = {name: value for name, value in reported.items() if "acc" in name}
     if not accuracies:
@@ -148,7 +106,7 @@ def check_fits_one_batch(fits_one_batch: Any, build_model: Callable[..., keras.M
         unlearnable = build_model()
         unlearnable.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     except Exception as error:  # the lesson's builder, redefined by the learner into something else
-        return wrong(f"The check could not build the lesson's models with `build_model`: {_first_line(error)}",
+        return wrong(f"The check could not build the lesson's models with `build_model`: {first_line(error)}",
                      "Run the lesson's cell that defines build_model again, then this check.")
     x_contradictory, y_contradictory = contradictory_batch(x, y, unlearnable.output_shape[-1])
     cases = (("healthy", healthy, x, y), ("broken", broken, x, y),
@@ -159,7 +117,7 @@ def check_fits_one_batch(fits_one_batch: Any, build_model: Callable[..., keras.M
         try:
             answer = fits_one_batch(model, images, labels)
         except Exception as error:
-            return wrong(f"fits_one_batch raised {_first_line(error)} on a compiled model.",
+            return wrong(f"fits_one_batch raised {first_line(error)} on a compiled model.",
                          "Train a copy: keras.models.clone_model(model), copy.set_weights(model.get_weights()), "
                          "copy.compile(optimizer='adam', loss=model.loss).")
         if not isinstance(answer, (bool, np.bool_)):
