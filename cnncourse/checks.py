@@ -18,7 +18,9 @@ verdict as data (``VERDICT_MIME``, a JSON object), which is what ``cnncourse-gra
 from __future__ import annotations
 
 import ast
+import dis
 import html
+import math
 import reprlib
 import sys
 from collections.abc import Mapping, Sequence
@@ -97,14 +99,14 @@ def not_attempted(name: str) -> Verdict:
 
 def check_array(answer: object, expected: np.ndarray, *, name: str, hint: str = "", atol: float = 1e-6,
                 success: str = "Correct.") -> Verdict:
-    """Compare an array answer with the expected array: type, shape, then values."""
+    """Compare an array answer with the expected array: type, shape, then values. Text is refused, never
+    converted: ``["12", "5"]`` is not ``[12, 5]``."""
     if answer is None:
         return not_attempted(name)
     expected = np.asarray(expected)
-    try:
-        got = np.asarray(answer, dtype=float)
-    except (TypeError, ValueError):
-        return wrong(f"`{name}` should be an array of numbers, but it is a {type(answer).__name__}.", hint)
+    got = as_numbers(answer)
+    if got is None:
+        return not_a_number(answer, name, expected="an array of numbers", hint=hint)
     if got.shape != expected.shape:
         return wrong(f"`{name}` has shape {got.shape}, expected {expected.shape}.", hint)
     mismatched = ~np.isclose(got, expected, atol=atol, rtol=1e-6)
@@ -138,14 +140,90 @@ def is_single_number(answer: object) -> bool:
     return True
 
 
-def check_number(answer: object, expected: float, *, name: str, hint: str = "", atol: float = 1e-6,
-                 success: str = "Correct.") -> Verdict:
-    """Compare a single number with the expected value (within ``atol``)."""
+_TEXT_HINT = ("Leave out the quotes: 12, not '12'. (Text read from a file or a widget becomes a number with "
+              "float(text).)")
+
+
+def _who(name: str) -> str:
+    """How a message names an answer: a variable in backticks (`mean`), a description as it is (capitalized: it
+    starts the message)."""
+    return f"`{name}`" if name.isidentifier() else name[:1].upper() + name[1:]
+
+
+def _text_in(answer: object, limit: int = 1000) -> str | bytes | None:
+    """The answer itself where it is text, else the first text among its items (a list, tuple, array or
+    pandas object, looked at to ``limit`` items), else None."""
+    if isinstance(answer, (str, bytes)):
+        return answer
+    if hasattr(answer, "to_numpy") and not isinstance(answer, np.ndarray):  # pandas
+        try:
+            answer = answer.to_numpy()
+        except Exception:  # an object that only looks like pandas
+            return None
+    if isinstance(answer, np.ndarray):
+        if answer.dtype.kind not in "USO":
+            return None
+        items = answer.flat
+    elif isinstance(answer, (list, tuple)):
+        items = answer
+    else:
+        return None
+    for count, item in enumerate(items):
+        if count >= limit:
+            break
+        found = _text_in(item, limit)
+        if found is not None:
+            return found
+    return None
+
+
+def not_a_number(answer: object, name: str, *, expected: str = "a single number", hint: str = "") -> Verdict:
+    """The wrong verdict for an answer that a number check cannot take, saying what it is instead: text
+    (``'12'`` is not 12, and is never converted), True/False, or anything else. ``expected`` says what it
+    should be, e.g. "a single number" or "an array of 3 numbers"; ``hint`` is given unless the answer is text."""
+    who, text = _who(name), _text_in(answer)
+    if text is not None:
+        quoted = reprlib.repr(text.decode(errors="replace") if isinstance(text, bytes) else str(text))
+        if text is answer:
+            return wrong(f"{who} is the text {quoted}; it should be {expected}: give a number, not the text {quoted}.",
+                         _TEXT_HINT)
+        return wrong(f"{who} holds text, such as {quoted}; it should be {expected}: give numbers, not text.",
+                     _TEXT_HINT)
+    if isinstance(answer, (bool, np.bool_)):
+        return wrong(f"{who} should be {expected}, not {answer} (True and False are not numbers here).", hint)
+    return wrong(f"{who} should be {expected}, but it is {shown(answer)}.", hint)
+
+
+def read_number(answer: object, name: str, *, whole: bool = False, expected: str = "", hint: str = "",
+                ) -> float | int | Verdict:
+    """One number from a learner's answer: a float, or an int where ``whole``; else the Verdict to show.
+
+    Not attempted for None; wrong for text (``"12"`` stays text: say so, rather than convert it), booleans and
+    anything with more than one value (:func:`not_a_number`); and, where ``whole``, wrong for a number with a
+    fractional part, which ``int()`` would silently truncate into what may be the right answer (12.0 is whole
+    and passes as 12). ``expected`` describes what the answer should be; ``hint`` helps with a wrong one."""
+    expected = expected or ("a whole number" if whole else "a single number")
     if answer is None:
         return not_attempted(name)
     if not is_single_number(answer):
-        return wrong(f"`{name}` should be a single number, but it is a {type(answer).__name__}.", hint)
+        return not_a_number(answer, name, expected=expected, hint=hint)
     value = float(answer)
+    if not whole:
+        return value
+    if not math.isfinite(value):
+        return wrong(f"{_who(name)} is {value:g}; it should be {expected}.", hint)
+    if not value.is_integer():
+        return wrong(f"{_who(name)} is {value:g}; it should be {expected}. A fraction means the computation went "
+                     "wrong somewhere, and int() or round() would only hide that by cutting it off.", hint)
+    return int(value)
+
+
+def check_number(answer: object, expected: float, *, name: str, hint: str = "", atol: float = 1e-6,
+                 success: str = "Correct.") -> Verdict:
+    """Compare a single number with the expected value (within ``atol``). Text is refused, never converted."""
+    value = read_number(answer, name, hint=hint)
+    if isinstance(value, Verdict):
+        return value
     if not np.isclose(value, expected, atol=atol, rtol=0):
         return wrong(f"`{name}` is {value:g}, which is not right yet.", hint)
     return correct(success)
@@ -244,6 +322,55 @@ def unanswered(*names: str, history: Sequence[str] | None = None) -> Verdict:
                      "with an error before it got there?", "Rerun that cell, fix the error it shows, then run "
                      "this check again.")
     return not_attempted(", ".join(names))
+
+
+_NOTHING_OPS = {"RESUME", "NOP", "CACHE", "EXTENDED_ARG", "RETURN_VALUE"}
+
+
+def does_nothing(function: object) -> bool:
+    """True for a Python function whose body does nothing but return None: a placeholder left as it is
+    (only a docstring, a comment, ``pass`` or ``...``), or ``lambda *args: None``. False for anything else,
+    including a function that computes and then forgets to return (it prints, say)."""
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return False
+    try:
+        instructions = list(dis.get_instructions(code))
+    except Exception:  # not a code object after all
+        return False
+    return all(i.opname in _NOTHING_OPS or (i.opname in ("LOAD_CONST", "RETURN_CONST") and i.argval is None)
+               for i in instructions)
+
+
+def returned_none(function: object, name: str, call: str, *, returns: str) -> Verdict:
+    """The verdict for a learner's function ``name`` that returned None when the check called it (``call``
+    shows the call): not attempted where its body is still the placeholder, else wrong: it computes
+    something but does not return it (printing it instead, most often). ``returns`` shows the return
+    statement it needs, e.g. ``return epochs_trained, restored_epoch``."""
+    if does_nothing(function):
+        return not_attempted(name)
+    return wrong(f"`{call}` returned None: did `{name}` print its result instead of returning it?",
+                 f"A function hands its result back with `{returns}` as its last line; print() only shows it, and "
+                 "the function still returns None.")
+
+
+def trained_run(run: object, name: str, *, made_by: str = "train()", example: str = "") -> Verdict | None:
+    """For the check of a training run: None where ``run`` is a ``cnncourse.training.TrainingResult`` with at least
+    one epoch recorded (training loss and validation accuracy); else the verdict to show: not attempted,
+    something other than what ``made_by`` returns, or a run without epochs (its history is empty)."""
+    from cnncourse.training import TrainingResult  # here: the checks that judge no run do not load Keras
+
+    if run is None:
+        return not_attempted(name)
+    if not isinstance(run, TrainingResult):
+        return wrong(f"`{name}` should be what {made_by} returns, not a {type(run).__name__}.", example)
+    history = run.history if isinstance(run.history, Mapping) else {}
+    missing = [key for key in ("loss", "val_accuracy") if history.get(key) is None or len(history[key]) == 0]
+    if missing:
+        return wrong(f"`{name}` holds no epoch to judge: its history has no {' and no '.join(missing)} values. "
+                     "Did it train for 0 epochs, or without validation data?",
+                     example or "Train it as the exercise says, with validation data, for the lesson's epochs.")
+    return None
 
 
 def build_answer(answer: object, name: str, *, seed: int, example: str) -> tuple[object, Verdict | None]:

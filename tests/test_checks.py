@@ -9,7 +9,12 @@ from cnncourse.checks import (
     by_class,
     check_array,
     check_number,
+    does_nothing,
     is_single_number,
+    not_a_number,
+    read_number,
+    returned_none,
+    trained_run,
     unanswered,
     verdict_from_output,
 )
@@ -49,7 +54,10 @@ def test_assert_passed_shows_a_failed_verdict_then_raises_with_its_text(monkeypa
 
 @pytest.mark.parametrize("answer, status, says", [
     (None, "not attempted", "Not attempted yet: set `c`"),
-    ("abc", "wrong", "array of numbers, but it is a str"),
+    ("abc", "wrong", "is the text 'abc'; it should be an array of numbers"),
+    (["1", "2"], "wrong", "holds text, such as '1'"),  # the right values, as text: never converted into a pass
+    (np.array(["1", "2"]), "wrong", "give numbers, not text"),
+    ([True, False], "wrong", "should be an array of numbers"),
     ([1, 2, 3], "wrong", "shape (3,), expected (2,)"),
     ([1, 3], "wrong", "1 of 2 values of `c` differ; e.g. at index 1 you have 3, expected 2"),
     ([[1, 2], [3]], "wrong", "array of numbers"),
@@ -68,6 +76,98 @@ def test_check_array(answer, status, says):
 ])
 def test_check_number(answer, status):
     assert check_number(answer, 2, name="n").status == status
+
+
+@pytest.mark.parametrize("answer", ["12", " 12 ", b"12", np.str_("12"), "1.2e1"])
+def test_a_number_given_as_text_is_refused_with_what_to_do(answer):
+    verdict = check_number(answer, 12, name="n")
+    assert verdict.status == "wrong" and "give a number, not the text '" in verdict.message, verdict
+    assert "single number" in verdict.message and "quotes" in verdict.hint
+
+
+@pytest.mark.parametrize("answer, whole, expected", [
+    (12, False, 12.0), (12.5, False, 12.5), (np.float32(0.5), False, 0.5), (np.array(3), False, 3.0),
+    (12, True, 12), (12.0, True, 12), (np.int64(7), True, 7), (np.float64(7.0), True, 7),
+])
+def test_read_number_gives_the_number(answer, whole, expected):
+    value = read_number(answer, "n", whole=whole)
+    assert value == expected and type(value) is (int if whole else float)
+
+
+@pytest.mark.parametrize("answer, whole, says", [
+    ("12", False, "give a number, not the text '12'"),
+    ("0.5", False, "give a number, not the text '0.5'"),
+    ("12", True, "it should be a whole number: give a number, not the text '12'"),
+    (["1", 2], False, "holds text, such as '1'"),
+    (12.7, True, "is 12.7; it should be a whole number"),  # int() would truncate it to 12
+    (11.999, True, "int() or round() would only hide"),
+    (float("nan"), True, "is nan"),
+    (float("inf"), True, "is inf"),
+    (True, True, "not True"),
+    ([12], False, "should be a single number, but it is [12], of type list"),
+    (1 + 2j, False, "should be a single number"),
+])
+def test_read_number_refuses_with_a_reason(answer, whole, says):
+    verdict = read_number(answer, "n", whole=whole)
+    assert isinstance(verdict, Verdict) and verdict.status == "wrong" and says in verdict.message, verdict
+
+
+def test_read_number_names_a_description_and_says_not_attempted():
+    assert read_number(None, "n").status == "not attempted"
+    verdict = read_number("3", "the epoch that f(x) returned", whole=True)
+    assert verdict.message.startswith("The epoch that f(x) returned is the text '3'")
+    assert "such as 'a'" in not_a_number(["a", "b", "c"], "mean", expected="3 numbers").message
+    assert "3 numbers" in not_a_number({"r": 1}, "mean", expected="3 numbers").message
+
+
+def _placeholder(x, y):
+    """The student copy: a docstring, and a comment where the code goes."""
+    # YOUR CODE HERE
+
+
+def _passes(x, y):
+    pass
+
+
+def _prints(x, y):
+    print(x + y)
+
+
+def _forgets(x, y):
+    x + y
+
+
+def _raises(x, y):
+    raise NotImplementedError
+
+
+@pytest.mark.parametrize("function, nothing", [
+    (_placeholder, True), (_passes, True), (lambda x, y: None, True),
+    (_prints, False), (_forgets, False), (_raises, False), (lambda x, y: x, False), (print, False), ("text", False),
+])
+def test_does_nothing_tells_the_placeholder_from_a_function_that_computes(function, nothing):
+    assert does_nothing(function) is nothing
+
+
+def test_returned_none_asks_whether_it_printed():
+    assert returned_none(_placeholder, "f", "f(1, 2)", returns="return y").status == "not attempted"
+    verdict = returned_none(_prints, "f", "f(1, 2)", returns="return x + y")
+    assert verdict.status == "wrong" and "`f(1, 2)` returned None: did `f` print its result" in verdict.message
+    assert "`return x + y`" in verdict.hint
+
+
+def test_trained_run_needs_epochs_to_judge():
+    from cnncourse.training import TrainingResult
+
+    def run(history):
+        return TrainingResult(name="r", history=history, seconds=1.0, model=None)
+
+    assert trained_run(None, "my_run").status == "not attempted"
+    assert "what fit() returns, not a str" in trained_run("run", "my_run", made_by="fit()").message
+    assert "no loss and no val_accuracy values" in trained_run(run({}), "my_run").message
+    assert "no loss and no val_accuracy" in trained_run(run({"loss": [], "val_accuracy": []}), "my_run").message
+    assert "no val_accuracy" in trained_run(run({"loss": [1.0], "accuracy": [0.5]}), "my_run").message
+    assert trained_run(run({"loss": [1.0], "val_accuracy": [0.5]}), "my_run") is None
 
 
 @pytest.mark.parametrize("answer, expected", [
