@@ -31,6 +31,24 @@ def test_channel_stats(images):
     assert lesson03.check_channel_stats(mean, None, images).status == "not attempted"
 
 
+@pytest.mark.parametrize("as_given, says", [
+    (lambda v: [f"{x:.1f}" for x in v], "give numbers, not text"),  # the right values, as text: no pass
+    (lambda v: np.array([f"{x:.1f}" for x in v]), "give numbers, not text"),
+    (lambda v: f"{v[0]:.1f}", "is the text"),
+    (lambda v: ["a", "b", "c"], "holds text, such as 'a'"),  # letters: converting them used to raise
+    (lambda v: [v[0], "b", v[2]], "holds text, such as 'b'"),
+    (lambda v: [[v[0], v[1]], [v[2]]], "3 numbers"),  # ragged
+    (lambda v: [True, False, True], "3 numbers"),
+    (lambda v: {"red": v[0], "green": v[1], "blue": v[2]}, "3 numbers"),
+], ids=["list-of-text", "array-of-text", "text", "letters", "one-letter", "ragged", "booleans", "dict"])
+def test_channel_stats_refuse_what_is_not_numbers_without_a_traceback(images, as_given, says):
+    x = images.astype("float64")
+    mean, std = x.mean(axis=(0, 1, 2)), x.std(axis=(0, 1, 2))
+    for verdict in (lesson03.check_channel_stats(as_given(mean), std, images),
+                    lesson03.check_channel_stats(mean, as_given(std), images)):
+        assert verdict.status == "wrong" and says in verdict.message, verdict
+
+
 def test_self_normalizing_model(images):
     def normalizer():
         layer = keras.layers.Normalization()

@@ -6,7 +6,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from cnncourse.checks import Verdict, check_array, correct, not_attempted, shown, wrong
+from cnncourse.checks import Verdict, as_numbers, check_array, correct, not_a_number, not_attempted, shown, wrong
 from cnncourse.models import reference_cnn
 from cnncourse.probes import first_conv_input
 
@@ -28,17 +28,21 @@ def check_channel_stats(mean: Any, std: Any, x: np.ndarray) -> Verdict:
     for name, answer, expected in (("mean", mean, expected_mean), ("std", std, expected_std)):
         if answer is None:
             return not_attempted(name)
-        shape = np.shape(answer)
+        values = as_numbers(answer)  # text stays text: ["125.3", ...] is no answer, and ["a", ...] no crash
+        if values is None:
+            return not_a_number(answer, name, expected="an array of 3 numbers, one per colour channel",
+                                hint="x.mean(axis=(0, 1, 2)) and x.std(axis=(0, 1, 2)): one value per channel.")
+        shape = values.shape
         if shape and shape != (3,):
             return wrong(f"`{name}` has shape {shape}; it should hold one number per colour channel (3).",
                          "Average over images, rows and columns at once: axis=(0, 1, 2).")
         if shape == ():
             return wrong(f"`{name}` is a single number; it should hold one per colour channel (3).",
                          "Average over images, rows and columns but not channels: axis=(0, 1, 2).")
-        if np.allclose(np.asarray(answer, dtype="float64") * 255, expected, rtol=1e-3):
+        if np.allclose(values * 255, expected, rtol=1e-3):
             return wrong(f"`{name}` is on the 0-1 scale.", "Compute it on the raw 0-255 pixels.")
         # Summing millions of pixels in float32 drifts by a few tenths; real mistakes are far larger.
-        verdict = check_array(answer, expected, name=name, atol=1.0,
+        verdict = check_array(values, expected, name=name, atol=1.0,
                               hint="x.mean(axis=(0, 1, 2)) and x.std(axis=(0, 1, 2)): one value per channel.")
         if not verdict.passed:
             return verdict
