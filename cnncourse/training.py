@@ -1,6 +1,7 @@
 """Train a model with a seed and keep everything a lesson wants to look at afterwards."""
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -15,13 +16,16 @@ class TrainingResult:
     """One training run: its learning curves, how long it took, and the trained model.
 
     ``history`` maps each Keras metric name (``loss``, ``accuracy``, ``val_loss``,
-    ``val_accuracy``, ...) to one value per epoch.
+    ``val_accuracy``, ...) to one value per epoch. ``val_images_trained_on`` is how many of the
+    validation images were also training images (pixel for pixel; see :func:`shared_images`): above 0,
+    the validation scores are not scores on unseen images. None where nobody counted (a result built by hand).
     """
     name: str
     history: dict
     seconds: float
     model: keras.Model = field(repr=False)
     seed: int = 0
+    val_images_trained_on: int | None = None
 
     @property
     def epochs(self) -> int:
@@ -149,7 +153,37 @@ def train(model: Callable[[], keras.Model], x: np.ndarray, y: np.ndarray, *,
                         callbacks=callbacks, verbose=0, validation_batch_size=validation_batch_size, **fit_kwargs)
     seconds = time.perf_counter() - start
     return TrainingResult(name=name, history={k: [float(v) for v in vals] for k, vals in history.history.items()},
-                          seconds=seconds, model=built, seed=seed)
+                          seconds=seconds, model=built, seed=seed,
+                          val_images_trained_on=shared_images(x, _images_of(validation_data)))
+
+
+def _fingerprints(images: np.ndarray, dtype: np.dtype, chunk: int = 2048) -> list[bytes]:
+    """One hash per image, of its pixels as ``dtype``."""
+    hashes = []
+    for start in range(0, len(images), chunk):
+        block = np.ascontiguousarray(images[start:start + chunk], dtype=dtype)
+        hashes.extend(hashlib.blake2b(row.tobytes(), digest_size=16).digest() for row in block.reshape(len(block), -1))
+    return hashes
+
+
+def _images_of(validation_data: object) -> np.ndarray | None:
+    """The images of ``fit``'s ``validation_data`` where it is an ``(x, y)`` tuple of arrays, else None."""
+    return validation_data[0] if isinstance(validation_data, (tuple, list)) and len(validation_data) >= 2 else None
+
+
+def shared_images(x: np.ndarray, other: np.ndarray | None) -> int | None:
+    """How many images of ``other`` also occur in ``x``, pixel for pixel (as float32 where their types differ, so
+    that a uint8 image and its float copy match); about 0.3 s for 45,000 CIFAR-10 images. None where either is not
+    an array of images."""
+    if other is None:
+        return None
+    try:
+        x, other = np.asarray(x), np.asarray(other)
+        dtype = x.dtype if x.dtype == other.dtype else np.dtype("float32")
+        seen = set(_fingerprints(x, dtype))
+        return sum(fingerprint in seen for fingerprint in _fingerprints(other, dtype))
+    except Exception:  # not arrays (e.g. a tf.data pipeline): nothing to count
+        return None
 
 
 def predict_classes(model: keras.Model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:

@@ -8,7 +8,17 @@ from typing import Any
 import keras
 import numpy as np
 
-from cnncourse.checks import Verdict, correct, not_attempted, wrong
+from cnncourse.checks import (
+    Verdict,
+    correct,
+    not_a_number,
+    not_attempted,
+    read_number,
+    returned_none,
+    shown,
+    trained_run,
+    wrong,
+)
 from cnncourse.training import TrainingResult
 
 # Exercise 1's extra histories: a later improvement, a tie, a run that never stops, patience 1.
@@ -51,6 +61,26 @@ def _diagnose(answer, expected, val_losses, patience):
             "improvement only if its loss is strictly lower than the best so far.")
 
 
+_RETURNS = "return epochs_trained, restored_epoch"
+
+
+def _two_whole_numbers(answer: Any, call: str) -> tuple[int, int] | Verdict:
+    """What a learner's ``early_stopping`` returned, as two ints, or the verdict saying why it is not two whole
+    numbers. Nothing is converted that a learner should have computed: text stays text, and 7.6 is not 7."""
+    if isinstance(answer, (str, bytes)):
+        return not_a_number(answer, f"what `{call}` returned", expected="two whole numbers")
+    if not isinstance(answer, (tuple, list, np.ndarray)) or getattr(answer, "ndim", 1) != 1 or len(answer) != 2:
+        return wrong(f"`{call}` should return two whole numbers (epochs trained, restored epoch); it returned "
+                     f"{shown(answer)}.", _RETURNS)
+    values = []
+    for value, what in zip(answer, ("epochs trained", "restored epoch")):
+        value = read_number(value, f"the {what} that `{call}` returned", whole=True)
+        if isinstance(value, Verdict):
+            return value
+        values.append(value)
+    return values[0], values[1]
+
+
 def check_early_stopping(early_stopping: Any, val_losses: Sequence[float], patience: int) -> Verdict:
     """Exercise 1: ``early_stopping(val_losses, patience)`` returns ``(epochs trained, restored epoch)``
     as Keras' ``EarlyStopping`` would, on the lesson's run and on a few more histories."""
@@ -58,25 +88,22 @@ def check_early_stopping(early_stopping: Any, val_losses: Sequence[float], patie
         return not_attempted("early_stopping")
     if not callable(early_stopping):
         return wrong(f"`early_stopping` should be a function, not a {type(early_stopping).__name__}.",
-                     "def early_stopping(val_losses, patience): ... return epochs_trained, restored_epoch")
+                     f"def early_stopping(val_losses, patience): ... {_RETURNS}")
     for losses, wait in [(list(val_losses), patience), *_HISTORIES]:
         expected = keras_early_stopping(losses, wait)
+        shown_losses = [round(float(loss), 3) for loss in losses]
+        call = f"early_stopping({shown_losses}, {wait})"
         try:
             answer = early_stopping(list(losses), wait)
         except Exception as exc:  # a learner's function can fail in many ways; report, don't crash
-            return wrong(f"early_stopping({losses}, {wait}) raised {type(exc).__name__}: {exc}")
+            return wrong(f"`{call}` raised {type(exc).__name__}: {exc}")
         if answer is None:
-            return not_attempted("early_stopping")
-        try:
-            answer = tuple(int(value) for value in answer)
-        except (TypeError, ValueError):
-            answer = None
-        if answer is None or len(answer) != 2:
-            return wrong(f"early_stopping should return two whole numbers (epochs trained, restored epoch); "
-                         f"it returned {answer!r}.", "return epochs_trained, restored_epoch")
+            return returned_none(early_stopping, "early_stopping", call, returns=_RETURNS)
+        answer = _two_whole_numbers(answer, call)
+        if isinstance(answer, Verdict):
+            return answer
         if answer != expected:
-            shown = [round(float(loss), 3) for loss in losses]
-            return wrong(f"For the validation losses {shown} with patience {wait}, Keras trains {expected[0]} "
+            return wrong(f"For the validation losses {shown_losses} with patience {wait}, Keras trains {expected[0]} "
                          f"epochs and restores epoch {expected[1]}; your function says {answer}.",
                          _diagnose(answer, expected, losses, wait))
     trained, restored = keras_early_stopping(list(val_losses), patience)
@@ -154,25 +181,60 @@ def check_shift_and_flip(augment: Any, sample_images: np.ndarray, pixels: int = 
                    "papers use, written as 'pad 4, random crop 32, flip'.")
 
 
-def check_regularized(run: Any, plain: TrainingResult, max_gap: float = 0.10, tolerance: float = 0.02) -> Verdict:
-    """Exercise 3: a regularized run of the plain model whose final train/val gap is at most
-    ``max_gap``, without losing best validation accuracy against ``plain``: at most ``tolerance``
-    below it, the noise of 1,000 validation images (their accuracy is known to about ±3 points;
-    the same solution scored 0.4 points below the plain run on Keras' JAX backend)."""
-    if run is None:
-        return not_attempted("my_run")
-    if not isinstance(run, TrainingResult):
-        return wrong(f"`my_run` should be what train() returns, not a {type(run).__name__}.")
+LEAKED = 10  # validation images found among the training images that make a run leaked (a few could be duplicates)
+REGULARIZED_EXAMPLE = "my_run = fit('my run', lambda: reference_cnn(augmentation=[augment]))"
+
+
+def _diverged(run: TrainingResult) -> Verdict | None:
+    """A wrong verdict where the run's learning curves hold NaN or infinite values (the run diverged), else None."""
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        values = np.asarray(run.history.get(key, []), dtype=float)
+        if values.size and not np.all(np.isfinite(values)):
+            epoch = int(np.flatnonzero(~np.isfinite(values))[0]) + 1
+            return wrong(f"The run diverged (NaN): its {key.replace('_', ' ')} is {values[epoch - 1]:g} from epoch "
+                         f"{epoch} on, so its gap and accuracy mean nothing.",
+                         "The weights blew up: keep Adam's default learning rate (fit() uses it), an L2 factor "
+                         "of about 1e-3, and inputs scaled to 0-1 (reference_cnn does that).")
+    return None
+
+
+def check_regularized(run: Any, plain: TrainingResult, max_gap: float = 0.15, tolerance: float = 0.04) -> Verdict:
+    """Exercise 3: a regularized run of the plain model whose final train/val gap is at most ``max_gap``, without
+    losing best validation accuracy against ``plain``: at most ``tolerance`` below it (the noise of 1,000
+    validation images; the lesson's own claim for augmentation allows as much), scored on validation images it
+    did not train on, by a run that did not diverge.
+
+    The thresholds sit where the decision is, clear of the run-to-run spread. The reference answer (exercise 2's
+    augmentation), measured on seeds 0-3 with two random states of the augmentation layers each, ended with final
+    gaps of 0.046 to 0.101 (a single epoch's gap moves by up to 0.04 from one epoch to the next; 0.10, the old
+    threshold, failed it on seed 3) and a best validation accuracy from 0.4 points below to 4.3 above the plain
+    run's. Too little regularization leaves a final gap of 0.26 or more (dropout 0.5 alone 0.26-0.29, L2 alone
+    0.27-0.32, plain 0.33-0.46 on seeds 0-4, INSTRUCTORS.md); too much (augmentation, dropout 0.5 and L2 1e-2)
+    cost 7.7 points of best validation accuracy on seed 0."""
+    problem = trained_run(run, "my_run", example=REGULARIZED_EXAMPLE)
+    if problem is not None:
+        return problem
+    diverged = _diverged(run)
+    if diverged is not None:
+        return diverged
+    leaked = run.val_images_trained_on
+    if leaked is not None and leaked >= LEAKED:
+        return wrong(f"`my_run` trained on {leaked} of the validation images it is scored on: on those its "
+                     "validation accuracy measures memory, not what it does on new images, and its gap hides the "
+                     "overfitting instead of measuring it.",
+                     "Train on x_train only and keep x_val for validation: fit('my run', builder) does both.")
     if run.epochs < plain.epochs:
         return wrong(f"`my_run` trained {run.epochs} epochs, the plain run {plain.epochs}: stopping early "
                      "hides the gap instead of closing it.", "Train for EPOCHS epochs, without EarlyStopping.")
     if run.gap > max_gap:
         return wrong(f"The final gap is {run.gap:.3f} (training {run.train_accuracy:.3f}, validation "
-                     f"{run.val_accuracy:.3f}); it should be at most {max_gap:.2f}.",
+                     f"{run.val_accuracy:.3f}); it should be at most {max_gap:.2f} (the plain run's: "
+                     f"{plain.gap:.3f}).",
                      "Augmentation closes most of it; add dropout for the rest.")
     if run.best_val_accuracy < plain.best_val_accuracy - tolerance:
         return wrong(f"The gap is closed ({run.gap:.3f}), but best validation accuracy fell to "
-                     f"{run.best_val_accuracy:.3f} from the plain run's {plain.best_val_accuracy:.3f}: "
-                     "the model now underfits.", "Regularize less: lower the dropout rate or the L2 factor.")
+                     f"{run.best_val_accuracy:.3f} from the plain run's {plain.best_val_accuracy:.3f}, more than "
+                     f"{tolerance * 100:.0f} points: the model now underfits.",
+                     "Regularize less: lower the dropout rate or the L2 factor.")
     return correct(f"Correct: gap {run.gap:.3f} (plain: {plain.gap:.3f}) and best validation accuracy "
                    f"{run.best_val_accuracy:.3f} (plain: {plain.best_val_accuracy:.3f}).")
