@@ -49,6 +49,16 @@ def test_models_that_train_pass(answer, colours):
     assert verdict.passed, verdict
 
 
+@pytest.mark.parametrize("metrics", [None, ["sparse_categorical_accuracy"]], ids=["no metrics", "named metric"])
+def test_a_model_compiled_by_the_learner_is_judged_as_the_check_compiles_it(metrics, colours):
+    def fixed_model():
+        model = deep("relu", "he_normal")
+        model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=metrics)
+        return model
+    verdict = check(fixed_model, colours)
+    assert verdict.passed and "reaches 0 %" not in verdict.message, verdict
+
+
 def test_the_sigmoid_stack_fails_with_a_hint_about_vanishing_gradients(colours):
     verdict = check(lambda: deep(), colours)
     assert not verdict.passed and "gradients still vanish" in verdict.hint
