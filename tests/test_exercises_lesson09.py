@@ -123,6 +123,13 @@ def test_the_lessons_fixed_model_passes_where_it_fixes_the_mysterys_network(caus
     assert verdict.passed, verdict
 
 
+def test_logits_with_from_logits_fix_the_loss_as_well_as_a_softmax(colours):
+    verdict = check(lesson_fixed(lambda: keras.optimizers.Adam(1e-3), output=None,
+                                 loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True)),
+                    colours, "loss_output_mismatch")
+    assert verdict.passed, verdict
+
+
 def test_the_lessons_fixed_model_is_no_fix_of_the_deep_mystery(colours):
     verdict = check(lesson_fixed(), colours, "vanishing_gradients")
     assert not verdict.passed and "not the mystery's network" in verdict.message, verdict
