@@ -94,7 +94,7 @@ def true_accuracy(model: keras.Model, x: np.ndarray, y: np.ndarray, batch_size: 
 
 def predicted_class_counts(model: keras.Model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """How many of the images ``x`` the model assigns to each class (its largest output)."""
-    return np.bincount(predict_classes(model, x, batch_size), minlength=model.output_shape[-1])
+    return np.bincount(predict_classes(model, x, batch_size), minlength=max(2, model.output_shape[-1]))
 
 
 @dataclass(frozen=True)

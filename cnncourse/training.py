@@ -107,6 +107,19 @@ class BatchLosses(keras.callbacks.Callback):
         self._previous = mean
 
 
+class LastWeights(keras.callbacks.Callback):
+    """Keeps a copy of the weights as training ends (``weights``), before ``EarlyStopping(...,
+    restore_best_weights=True)`` puts the best epoch's back: list it *before* the ``EarlyStopping`` callback. Then
+    the last epoch and the best one can both be scored on images that chose neither (a test set)."""
+
+    def __init__(self):
+        super().__init__()
+        self.weights: list[np.ndarray] | None = None
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        self.weights = [np.array(w) for w in self.model.get_weights()]
+
+
 def seeded_build(model: Callable[[], keras.Model], seed: int) -> keras.Model:
     """Seed Python, NumPy and the backend, then build ``model()``: the initial weights, the
     shuffling and the dropout masks all follow ``seed``."""
@@ -187,5 +200,10 @@ def shared_images(x: np.ndarray, other: np.ndarray | None) -> int | None:
 
 
 def predict_classes(model: keras.Model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """The most likely class of each image (integer labels, like ``y``)."""
-    return np.argmax(model.predict(x, batch_size=batch_size, verbose=0), axis=1)
+    """The most likely class of each image (integer labels, like ``y``). A model with a single output is a
+    binary classifier: class 1 where that output is above 0.5 after a sigmoid, above 0 for a logit."""
+    scores = model.predict(x, batch_size=batch_size, verbose=0)
+    if scores.shape[-1] == 1:
+        activation = getattr(getattr(model.layers[-1], "activation", None), "__name__", None)
+        return (scores[:, 0] > (0.5 if activation == "sigmoid" else 0.0)).astype(int)
+    return np.argmax(scores, axis=1)

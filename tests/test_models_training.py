@@ -171,3 +171,24 @@ def test_augmentation_layers_leave_out_zero_strengths_and_keep_images_upright():
     np.testing.assert_allclose(out, same, err_msg="a seed gives repeatable draws")
     with pytest.raises(ValueError, match="fractions"):
         augmentation_layers(shift=1.5)
+
+
+@pytest.mark.parametrize("activation, bias, expected", [("sigmoid", -0.1, 0), ("sigmoid", 0.1, 1),
+                                                         (None, -0.1, 0), (None, 0.1, 1)])
+def test_a_single_output_model_predicts_both_classes(activation, bias, expected):
+    # sigmoid(0.1) > 0.5 and sigmoid(-0.1) < 0.5; a logit is compared with 0 (argmax of one column is always 0)
+    model = keras.Sequential([keras.Input(shape=(2,)), keras.layers.Dense(1, activation=activation,
+                              kernel_initializer="zeros", bias_initializer=keras.initializers.Constant(bias))])
+    assert predict_classes(model, np.zeros((4, 2), "float32")).tolist() == [expected] * 4
+
+
+def test_last_weights_keeps_the_last_epoch_before_early_stopping_restores_the_best():
+    from cnncourse.training import LastWeights
+    x, y = np.random.default_rng(0).normal(size=(64, 4)).astype("float32"), np.arange(64) % 2
+    model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile(optimizer=keras.optimizers.SGD(0.5), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    last = LastWeights()
+    restore = keras.callbacks.EarlyStopping(monitor="loss", mode="max", patience=10, restore_best_weights=True)
+    model.fit(x, y, epochs=3, verbose=0, callbacks=[last, restore])  # "best" = the first epoch's (highest loss)
+    assert last.weights is not None
+    assert not all(np.allclose(a, b) for a, b in zip(last.weights, model.get_weights()))
