@@ -33,7 +33,18 @@ def pytest_configure(config):
             load_backbone(progress=False)
 
 
+# The longest files first: with two workers taking a file at a time in this order, the many short unit tests fill
+# in at the end instead of one worker running the lessons alone after the other has finished.
+LONGEST_FIRST = ("tests/test_site.py", "tests/test_jax_backend.py", "solutions/")
+
+
+def _start_order(item) -> int:
+    path = item.path.relative_to(ROOT).as_posix() if item.path.is_relative_to(ROOT) else ""
+    return next((rank for rank, start in enumerate(LONGEST_FIRST) if path.startswith(start)), len(LONGEST_FIRST))
+
+
 def pytest_collection_modifyitems(items):
     for item in items:  # nbval's cells of solutions/*.ipynb
         if item.path.suffix == ".ipynb":
             item.add_marker(pytest.mark.slow)
+    items.sort(key=_start_order)  # stable: each file's items keep their order

@@ -168,7 +168,9 @@ def _run_all_and_wait(page, expected_cells):
         prompts = _prompts(page)
         numbered = [p for p in prompts if p.startswith("[") and p[1:-2].isdigit()]
         idle = page.get_attribute(indicator, "data-status") == "idle"
-        if idle and len(prompts) == expected_cells and "[*]:" not in prompts:
+        # Done when the kernel is idle again after running something: right after the click, before the first
+        # cell starts, the kernel is idle too, with no cell numbered yet.
+        if idle and len(prompts) == expected_cells and "[*]:" not in prompts and numbered:
             return prompts, numbered
         if time.monotonic() > deadline:
             raise AssertionError(f"Run All did not finish within {RUN_ALL_S} s: {len(prompts)} of "
