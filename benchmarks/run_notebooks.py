@@ -17,8 +17,11 @@ The budgets (3 min on a 2-core CPU, 1.5 GB; Binder kills kernels at 2 GB) are
 only reported, not enforced: the exit code is 0 even when over budget and 1
 only if a notebook failed to run (cell error, timeout, dead kernel).
 
+``--per-cell`` also prints, after each code cell, its seconds, the kernel's RSS and the peak so far:
+where the memory goes, not only how much.
+
 Usage: python benchmarks/run_notebooks.py [PATHS...] [--timeout S] [--json FILE] [--executed DIR]
-                                          [--budget-seconds 180] [--budget-mb 1536]
+                                          [--budget-seconds 180] [--budget-mb 1536] [--per-cell]
 """
 import argparse
 import json
@@ -78,9 +81,10 @@ def vm_hwm_bytes(pid):
     return 0
 
 
-def run_notebook(path, timeout, executed=None):
+def run_notebook(path, timeout, executed=None, per_cell=False):
     """Execute one notebook; return (wall seconds, peak bytes, error or None). With ``executed``
-    (a folder), also save the notebook with its outputs there."""
+    (a folder), also save the notebook with its outputs there; with ``per_cell``, print each code cell's
+    seconds, the kernel's RSS after it and the peak so far."""
     run = NotebookRun(nbformat.read(path, as_version=4), cwd=path.parent)
     error = None
     start = time.perf_counter()
@@ -88,7 +92,16 @@ def run_notebook(path, timeout, executed=None):
         sampler = RssSampler(run.pid)
         sampler.start()
         try:
-            run.run_all(timeout)
+            for index, cell in enumerate(run.nb.cells):
+                if cell.cell_type == "code":
+                    began = time.perf_counter()
+                    run.run_cell(index, timeout)
+                    if per_cell:
+                        rss = psutil.Process(run.pid).memory_info().rss
+                        first_line = cell.source.strip().splitlines()[0][:60] if cell.source.strip() else ""
+                        print(f"    cell {index:3d} {time.perf_counter() - began:6.1f} s  RSS {rss / MB:5.0f} MB  "
+                              f"peak {max(sampler.peak, vm_hwm_bytes(run.pid)) / MB:5.0f} MB  {first_line}",
+                              file=sys.stderr, flush=True)
         except Exception as exc:  # cell error, timeout, dead kernel, ...
             error = exc
         wall = time.perf_counter() - start
@@ -125,6 +138,7 @@ def main():
                         help="also save each executed notebook, outputs included, under DIR/<folder>/")
     parser.add_argument("--budget-seconds", type=float, default=180)
     parser.add_argument("--budget-mb", type=float, default=1536)
+    parser.add_argument("--per-cell", action="store_true", help="print each code cell's seconds, RSS and peak so far")
     args = parser.parse_args()
 
     paths = args.paths or [REPO_ROOT / "solutions", REPO_ROOT / "lessons"]
@@ -137,7 +151,7 @@ def main():
         name = display_name(path)
         print(f"[{i}/{len(notebooks)}] running {name} ...", file=sys.stderr, flush=True)
         try:
-            wall, peak, error = run_notebook(path, args.timeout, args.executed)
+            wall, peak, error = run_notebook(path, args.timeout, args.executed, args.per_cell)
         except Exception as exc:  # the kernel did not even start
             wall, peak, error = 0.0, 0, exc
         row = {"notebook": name, "wall_s": round(wall, 1), "peak_mb": round(peak / MB),

@@ -37,7 +37,8 @@ def _check_model(model: object) -> None:
         raise ValueError(f"model {model.name!r} is not built yet: give it a keras.Input(shape=...) first.")
 
 
-def activation_stats(model: keras.Model, x: np.ndarray, training: bool = False) -> pd.DataFrame:
+def activation_stats(model: keras.Model, x: np.ndarray, training: bool = False,
+                     batch_size: int | None = None) -> pd.DataFrame:
     """For every layer that applies an activation (``Activation``, ``ReLU``, or ``Conv2D``/``Dense``
     with ``activation=...``), statistics of its output on images ``x``, one row per layer from input
     to output:
@@ -46,24 +47,46 @@ def activation_stats(model: keras.Model, x: np.ndarray, training: bool = False) 
     - ``flat``: the share of values where the activation's slope is below ``FLAT_SLOPE`` (0.01), i.e.
       where (almost) no gradient passes back: a ReLU at 0 (dead), a sigmoid near 0 or 1, a tanh near
       -1 or 1 (saturated). NaN for activations without a simple slope (softmax).
+    - ``dead``: the share of units (channels of a convolution, neurons of a dense layer) that are flat on
+      every image and at every position: they pass no gradient for any input, which is what a *dead* ReLU is.
+      A high ``flat`` share with few dead units is a ReLU working: each unit is off for some inputs only.
 
     ``training=True`` runs the layers as in training (batch normalization uses the batch's own
-    statistics); the default is inference, as ``predict`` does.
+    statistics); the default is inference, as ``predict`` does. ``batch_size`` (e.g. 64, as ``fit``) runs
+    ``x`` in batches of that size, so memory grows with it instead of with ``len(x)``; by default the whole
+    of ``x`` is one batch.
     """
     _check_model(model)
+    if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
+        raise ValueError(f"batch_size must be a positive whole number or None, got {batch_size!r}.")
     probed = [layer for layer in model.layers if _activation_name(layer)]
     if not probed:
         raise ValueError(f"model {model.name!r} has no layer with an activation to probe.")
+    x = np.asarray(x, dtype="float32")
+    probe = keras.Model(model.inputs, [layer.output for layer in probed])
+    totals = [{"n": 0, "sum": 0.0, "squares": 0.0, "flat": 0, "alive": None} for _ in probed]
     with statistics_kept(model):
-        outputs = keras.Model(model.inputs, [layer.output for layer in probed])(
-            keras.ops.convert_to_tensor(np.asarray(x, dtype="float32")), training=training)
+        for start in range(0, len(x), batch_size or len(x)):
+            outputs = probe(keras.ops.convert_to_tensor(x[start:start + (batch_size or len(x))]), training=training)
+            for layer, output, total in zip(probed, outputs, totals):
+                values = keras.ops.convert_to_numpy(output)
+                total["n"] += values.size
+                total["sum"] += values.sum(dtype="float64")
+                total["squares"] += np.square(values, dtype="float64").sum()
+                slope = _SLOPES.get(_activation_name(layer))
+                if slope:
+                    flat = keras.ops.convert_to_numpy(slope(output) < FLAT_SLOPE)
+                    total["flat"] += int(flat.sum())
+                    alive = ~flat.reshape(-1, flat.shape[-1]).all(axis=0)
+                    total["alive"] = alive if total["alive"] is None else total["alive"] | alive
     rows = []
-    for layer, output in zip(probed, outputs):
-        name = _activation_name(layer)
-        slope = _SLOPES.get(name)
-        flat = keras.ops.mean(keras.ops.cast(slope(output) < FLAT_SLOPE, "float32")) if slope else np.nan
-        rows.append({"layer": layer.name, "activation": name, "mean": float(keras.ops.mean(output)),
-                     "std": float(keras.ops.std(output)), "flat": float(flat)})
+    for layer, total in zip(probed, totals):
+        mean = total["sum"] / total["n"]
+        has_slope = total["alive"] is not None
+        rows.append({"layer": layer.name, "activation": _activation_name(layer), "mean": float(mean),
+                     "std": float(np.sqrt(max(total["squares"] / total["n"] - mean ** 2, 0.0))),
+                     "flat": total["flat"] / total["n"] if has_slope else np.nan,
+                     "dead": float(1 - total["alive"].mean()) if has_slope else np.nan})
     return pd.DataFrame(rows).set_index("layer")
 
 
@@ -91,14 +114,19 @@ def trainable_gradients(model: keras.Model, loss, x, y) -> list:
     raise NotImplementedError(f"gradient_rms does not know Keras' {backend!r} backend.")
 
 
-def gradient_rms(model: keras.Model, x: np.ndarray, y: np.ndarray, loss=None) -> pd.Series:
+def gradient_rms(model: keras.Model, x: np.ndarray, y: np.ndarray, loss=None,
+                 batch_size: int | None = None) -> pd.Series:
     """How much gradient reaches each layer: for every trainable layer with a kernel (``Conv2D``, ``Dense``),
     the root mean square of the gradient of the loss on ``(x, y)`` with respect to its kernel
     weights, one value per layer from input to output. The mean square, not the sum, so that
     layers of different sizes compare.
 
     ``loss`` is a Keras loss (default: the model's compiled loss, else sparse categorical
-    cross-entropy). One batch in training mode, as ``fit`` computes it; nothing is updated.
+    cross-entropy). In training mode, as ``fit`` computes it; nothing is updated. ``batch_size`` (e.g. 64,
+    as ``fit``) splits ``x`` into batches and averages their gradients, weighted by their sizes: the same
+    gradient for a model without batch normalization, batch statistics of the size training uses for one with
+    it, and memory that grows with ``batch_size`` instead of ``len(x)`` (the whole of ``x`` is one batch by
+    default).
     """
     _check_model(model)
     check_pair(x, y)
@@ -111,12 +139,22 @@ def gradient_rms(model: keras.Model, x: np.ndarray, y: np.ndarray, loss=None) ->
     kernels = [(layer.name, layer.kernel) for layer in _kernel_layers(model) if layer.kernel.path in trainable]
     if not kernels:
         raise ValueError(f"model {model.name!r} has no trainable layer with a kernel (Conv2D, Dense).")
-    labels = class_indices(y) if np.ndim(y) == 1 else np.asarray(y, dtype="float32")
+    if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
+        raise ValueError(f"batch_size must be a positive whole number or None, got {batch_size!r}.")
+    x, labels = np.asarray(x), class_indices(y) if np.ndim(y) == 1 else np.asarray(y, dtype="float32")
+    step = batch_size or len(labels)
+    paths = [variable.path for variable in model.trainable_variables]
+    total = dict.fromkeys([kernel.path for _, kernel in kernels], 0.0)
     with statistics_kept(model):
-        grads = trainable_gradients(model, lambda yt, yp: keras.ops.mean(loss_fn(yt, yp)),
-                           keras.ops.convert_to_tensor(np.asarray(x, dtype="float32")), labels)
-    by_path = {variable.path: grad for variable, grad in zip(model.trainable_variables, grads)}
-    return pd.Series({name: float(keras.ops.sqrt(keras.ops.mean(keras.ops.square(by_path[kernel.path]))))
+        for start in range(0, len(labels), step):
+            batch = slice(start, start + step)
+            grads = trainable_gradients(model, lambda yt, yp: keras.ops.mean(loss_fn(yt, yp)),
+                                        keras.ops.convert_to_tensor(np.asarray(x[batch], dtype="float32")),
+                                        labels[batch])
+            for path, grad in zip(paths, grads):
+                if path in total:
+                    total[path] = total[path] + keras.ops.convert_to_numpy(grad) * len(labels[batch])
+    return pd.Series({name: float(np.sqrt(np.mean(np.square(total[kernel.path] / len(labels)))))
                       for name, kernel in kernels}, name="gradient RMS")
 
 

@@ -151,7 +151,9 @@ class Monitor(keras.callbacks.Callback):
                                     f"{len(outputs)} probe images.")
 
     def _check_gradients(self) -> None:
-        rms = gradient_rms(self.model, self.x_probe, self.y_probe, loss=self.model.loss)
+        # In batches of 64: the learner's run keeps its memory; a whole probe of hundreds of images in one
+        # recorded pass would hold every layer's activations for all of them at once.
+        rms = gradient_rms(self.model, self.x_probe, self.y_probe, loss=self.model.loss, batch_size=64)
         if not np.all(np.isfinite(rms.values)):
             self._warn("exploding_gradients", "some gradients are NaN or infinite after the first epoch.")
         elif rms.iloc[-1] > 0 and rms.iloc[0] / rms.iloc[-1] < 1e-4:

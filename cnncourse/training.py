@@ -58,6 +58,14 @@ class TrainingResult:
         """Training minus validation accuracy after the last epoch: large means overfitting."""
         return self.train_accuracy - self.val_accuracy
 
+    def mean_gap(self, epochs: int = 5) -> float:
+        """Training minus validation accuracy, averaged over the last ``epochs`` epochs. Steadier than
+        :attr:`gap` for comparing runs: one epoch's gap moves by several points from the next."""
+        if epochs < 1:
+            raise ValueError(f"epochs must be at least 1, got {epochs}.")
+        train, val = (np.asarray(self.history[key][-epochs:], dtype=float) for key in ("accuracy", "val_accuracy"))
+        return float(np.mean(train - val))
+
     def summary(self) -> dict:
         """The numbers a comparison table shows, as a plain dict."""
         return {"run": self.name, "epochs": self.epochs,

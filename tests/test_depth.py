@@ -65,6 +65,19 @@ def test_probes_refuse_what_they_cannot_probe(batch):
         depth.gradient_rms(keras.Sequential([keras.Input((8, 8, 3)), layers.Flatten()]), x, y)
 
 
+def test_gradient_rms_in_batches_is_the_same_gradient_without_batch_norm(batch):
+    """Batches of unequal size (16, 16, 8 of 40 images) weighted by their sizes: the gradient of the mean loss."""
+    x, y = batch
+    x, y = x[:40], y[:40]
+    keras.utils.set_random_seed(0)
+    model = stack(n_layers=3)
+    whole, batched = depth.gradient_rms(model, x, y), depth.gradient_rms(model, x, y, batch_size=16)
+    np.testing.assert_allclose(batched.to_numpy(), whole.to_numpy(), rtol=1e-4)
+    for bad in (0, 2.5, "64"):
+        with pytest.raises(ValueError, match="batch_size"):
+            depth.gradient_rms(model, x, y, batch_size=bad)
+
+
 def test_gradient_rms_skips_frozen_layers(batch):
     """A layer with trainable=False gets no gradient: it is left out, not a KeyError."""
     x, y = batch
@@ -84,13 +97,37 @@ def test_activation_stats_describe_each_activation_and_find_dead_and_saturated_u
                               layers.Dense(10, activation="softmax", name="out")])
     stats = depth.activation_stats(model, x)
     assert list(stats.index) == ["dead", "saturated", "out"]
-    assert list(stats.columns) == ["activation", "mean", "std", "flat"]
-    assert stats.loc["dead", "flat"] == 1 and stats.loc["dead", "mean"] == 0
+    assert list(stats.columns) == ["activation", "mean", "std", "flat", "dead"]
+    assert stats.loc["dead", "flat"] == 1 and stats.loc["dead", "mean"] == 0 and stats.loc["dead", "dead"] == 1
     assert stats.loc["saturated", "flat"] == 1 and stats.loc["saturated", "mean"] == pytest.approx(1, abs=1e-3)
     # a softmax's ten outputs average exactly 1/10, up to float32 rounding (1.2e-7 seen on JAX)
     assert np.isnan(stats.loc["out", "flat"]) and stats.loc["out", "mean"] == pytest.approx(0.1, abs=1e-6)
     healthy = depth.activation_stats(stack(activation="relu", initializer="he_normal"), x)
     assert healthy["flat"].dropna().between(0.2, 0.8).all()  # about half of a ReLU's outputs are 0
+    assert (healthy["dead"].dropna() < 0.5).all()  # ... but each unit is off for some inputs only
+
+
+def test_activation_stats_in_batches_equal_the_stats_of_one_pass(batch):
+    x, _ = batch
+    keras.utils.set_random_seed(0)
+    model = stack(n_layers=3, activation="relu", initializer="he_normal")
+    whole, batched = depth.activation_stats(model, x), depth.activation_stats(model, x, batch_size=24)
+    np.testing.assert_allclose(batched[["mean", "std", "flat", "dead"]].to_numpy(dtype=float),
+                               whole[["mean", "std", "flat", "dead"]].to_numpy(dtype=float), rtol=1e-5, atol=1e-7)
+    with pytest.raises(ValueError, match="batch_size"):
+        depth.activation_stats(model, x, batch_size=0)
+
+
+def test_activation_stats_count_dead_units_per_channel_not_per_value(batch):
+    """Three of six channels switched off for every input: half the units are dead, whatever the share of zeros."""
+    x, _ = batch
+    keras.utils.set_random_seed(0)
+    off = keras.initializers.Constant([-100.0] * 3 + [0.0] * 3)
+    model = keras.Sequential([keras.Input((8, 8, 3)), layers.Conv2D(6, 3, activation="relu", bias_initializer=off,
+                                                                    name="half_dead")])
+    stats = depth.activation_stats(model, x - 0.5)  # centred inputs: a live channel is positive somewhere
+    assert stats.loc["half_dead", "dead"] == 0.5
+    assert stats.loc["half_dead", "flat"] > 0.5  # the live channels are zero at some positions too
 
 
 def test_batch_norm_modes_disagree_with_stale_statistics_and_refresh_makes_them_agree(batch):

@@ -71,6 +71,16 @@ def test_train_returns_history_time_and_model(tiny_data):
     assert predict_classes(result.model, x[:8]).shape == (8,)
 
 
+def test_mean_gap_averages_the_last_epochs_gaps():
+    history = {"accuracy": [0.3, 0.9, 0.8, 0.7], "val_accuracy": [0.3, 0.4, 0.5, 0.6]}
+    result = TrainingResult("by hand", history, seconds=1.0, model=None)
+    assert result.mean_gap(epochs=1) == pytest.approx(result.gap) == pytest.approx(0.1)
+    assert result.mean_gap(epochs=3) == pytest.approx((0.5 + 0.3 + 0.1) / 3)
+    assert result.mean_gap(epochs=10) == pytest.approx((0 + 0.5 + 0.3 + 0.1) / 4)  # a shorter run: all its epochs
+    with pytest.raises(ValueError, match="at least 1"):
+        result.mean_gap(epochs=0)
+
+
 def test_same_seed_same_curves_other_seed_other_curves(tiny_data):
     x, y = tiny_data
     runs = [train(tiny_model, x, y, validation_data=(x, y), epochs=1, seed=s, progress=False).history["loss"]
@@ -141,6 +151,17 @@ def test_range_test_smoothing_and_suggestion_on_a_known_curve():
     np.testing.assert_allclose(result.smoothed(beta=0.0), result.losses)
     assert result.smoothed()[0] == 2.0  # bias correction: the first value is not shrunk toward 0
     assert result.lowest_loss_rate == pytest.approx(1e-2)  # lowest smoothed point is the 4th (0.5)
+
+
+def test_range_test_halfway_rate_is_where_the_loss_has_fallen_half_its_depth():
+    rates = np.geomspace(1e-6, 1, 30)
+    losses = np.r_[np.full(10, 2.3), np.linspace(2.3, 1.3, 10), np.full(5, 1.3), np.linspace(1.3, 9, 5)]
+    result = RangeTestResult(rates, losses)
+    smooth = result.smoothed()
+    halfway = int(np.flatnonzero(rates == result.halfway_rate())[0])
+    middle = (2.3 + smooth.min()) / 2
+    assert smooth[halfway] <= middle < smooth[halfway - 1]  # the first point at or below the middle
+    assert 10 < halfway < int(np.argmin(smooth))  # on the falling part, before the lowest point
 
 
 @pytest.mark.parametrize("kwargs, message", [({"start": 1.0, "stop": 0.1}, "start < stop"),
