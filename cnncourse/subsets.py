@@ -139,6 +139,28 @@ def pixel_space_smote(x: np.ndarray, n: int = 6, neighbours: int = 5,
     return x[first], x[partner], np.round(blend).astype("uint8")
 
 
+def smote_oversample(x: np.ndarray, y: np.ndarray, neighbours: int = 5,
+                     seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """SMOTE in pixel space: like :func:`oversample`, every rarer class is filled up to the count of the most
+    common one, but with new images, each a random blend of one of its images and one of that image's
+    ``neighbours`` nearest images of the same class (:func:`pixel_space_smote`). Returns new arrays in a shuffled
+    order; no image is dropped. A class with ``neighbours`` images or fewer blends with all the others."""
+    _check_pair(x, y)
+    rng = np.random.default_rng(seed)
+    counts = np.bincount(y)
+    x_parts, y_parts = [x], [y]
+    for label, n in enumerate(counts):
+        if 0 < n < counts.max():
+            if n < 2:
+                raise ValueError(f"class {label} has a single image: SMOTE needs two to blend.")
+            *_, blend = pixel_space_smote(x[y == label], n=int(counts.max() - n), neighbours=min(neighbours, n - 1),
+                                          seed=int(rng.integers(2**31)))
+            x_parts.append(blend)
+            y_parts.append(np.full(len(blend), label, dtype=y.dtype))
+    order = rng.permutation(sum(len(part) for part in y_parts))
+    return np.concatenate(x_parts)[order], np.concatenate(y_parts)[order]
+
+
 def with_label_noise(y: np.ndarray | Sequence[int], rate: float, seed: int = 0,
                      num_classes: int | None = None) -> np.ndarray:
     """A copy of ``y`` where a fraction ``rate`` of labels is changed to a different,

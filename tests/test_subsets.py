@@ -7,6 +7,7 @@ from cnncourse.subsets import (
     long_tailed_counts_for_total,
     oversample,
     pixel_space_smote,
+    smote_oversample,
     stratified_subset,
     train_val_split,
     with_label_noise,
@@ -134,6 +135,26 @@ def test_pixel_space_smote_blends_an_image_with_a_pixel_neighbour():
     assert ((blend >= low) & (blend <= high)).all(), "a blend lies between its two parents"
     with pytest.raises(ValueError, match="more than neighbours"):
         pixel_space_smote(x[:3], neighbours=3)
+
+
+def test_smote_oversample_fills_rare_classes_with_blends_of_their_own_images():
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), [30, 6, 2])
+    # class c: values from 100c to 100c + 39
+    x = (rng.integers(0, 40, size=(len(y), 4, 4, 3)) + 100 * y.reshape(-1, 1, 1, 1)).astype(np.uint8)
+    xs, ys = smote_oversample(x, y, seed=0)
+    assert np.bincount(ys).tolist() == [30, 30, 30] and xs.dtype == np.uint8
+    for label in range(3):
+        own = xs[ys == label]
+        assert own.min() >= 100 * label and own.max() <= 100 * label + 39, "a blend stays within its own class"
+    originals = {image.tobytes() for image in x}
+    new = [image for image in xs[ys == 1] if image.tobytes() not in originals]
+    assert len(new) >= 20, "the rare class gets new images, not copies"
+    assert sum(image.tobytes() in originals for image in xs) >= len(x), "no original image is dropped"
+    assert not (np.diff(ys) >= 0).all(), "the result comes shuffled"
+    assert np.array_equal(smote_oversample(x, y, seed=0)[0], xs)
+    with pytest.raises(ValueError, match="single image"):
+        smote_oversample(x[:31], y[:31])
 
 
 def test_label_noise_flips_the_asked_fraction_to_other_classes():
