@@ -91,17 +91,18 @@ def run_notebook(path, timeout, executed=None, per_cell=False):
     with run.kernel():
         sampler = RssSampler(run.pid)
         sampler.start()
+        last_done = [time.perf_counter()]  # each cell is timed from the end of the one before
+
+        def report_cell(index, cell):
+            now, rss = time.perf_counter(), psutil.Process(run.pid).memory_info().rss
+            first_line = cell.source.strip().splitlines()[0][:60] if cell.source.strip() else ""
+            print(f"    cell {index:3d} {now - last_done[0]:6.1f} s  RSS {rss / MB:5.0f} MB  "
+                  f"peak {max(sampler.peak, vm_hwm_bytes(run.pid)) / MB:5.0f} MB  {first_line}",
+                  file=sys.stderr, flush=True)
+            last_done[0] = now
+
         try:
-            for index, cell in enumerate(run.nb.cells):
-                if cell.cell_type == "code":
-                    began = time.perf_counter()
-                    run.run_cell(index, timeout)
-                    if per_cell:
-                        rss = psutil.Process(run.pid).memory_info().rss
-                        first_line = cell.source.strip().splitlines()[0][:60] if cell.source.strip() else ""
-                        print(f"    cell {index:3d} {time.perf_counter() - began:6.1f} s  RSS {rss / MB:5.0f} MB  "
-                              f"peak {max(sampler.peak, vm_hwm_bytes(run.pid)) / MB:5.0f} MB  {first_line}",
-                              file=sys.stderr, flush=True)
+            run.run_all(timeout, after_each=report_cell if per_cell else None)
         except Exception as exc:  # cell error, timeout, dead kernel, ...
             error = exc
         wall = time.perf_counter() - start

@@ -37,6 +37,14 @@ def _check_model(model: object) -> None:
         raise ValueError(f"model {model.name!r} is not built yet: give it a keras.Input(shape=...) first.")
 
 
+def _batches(n: int, batch_size: int | None) -> list[slice]:
+    """Slices that cut ``n`` items into batches of ``batch_size`` (the last may be smaller); one batch if None."""
+    if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
+        raise ValueError(f"batch_size must be a positive whole number or None, got {batch_size!r}.")
+    step = batch_size or n
+    return [slice(start, start + step) for start in range(0, n, step)]
+
+
 def activation_stats(model: keras.Model, x: np.ndarray, training: bool = False,
                      batch_size: int | None = None) -> pd.DataFrame:
     """For every layer that applies an activation (``Activation``, ``ReLU``, or ``Conv2D``/``Dense``
@@ -57,17 +65,16 @@ def activation_stats(model: keras.Model, x: np.ndarray, training: bool = False,
     of ``x`` is one batch.
     """
     _check_model(model)
-    if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
-        raise ValueError(f"batch_size must be a positive whole number or None, got {batch_size!r}.")
     probed = [layer for layer in model.layers if _activation_name(layer)]
     if not probed:
         raise ValueError(f"model {model.name!r} has no layer with an activation to probe.")
     x = np.asarray(x, dtype="float32")
+    batches = _batches(len(x), batch_size)
     probe = keras.Model(model.inputs, [layer.output for layer in probed])
     totals = [{"n": 0, "sum": 0.0, "squares": 0.0, "flat": 0, "alive": None} for _ in probed]
     with statistics_kept(model):
-        for start in range(0, len(x), batch_size or len(x)):
-            outputs = probe(keras.ops.convert_to_tensor(x[start:start + (batch_size or len(x))]), training=training)
+        for batch in batches:
+            outputs = probe(keras.ops.convert_to_tensor(x[batch]), training=training)
             for layer, output, total in zip(probed, outputs, totals):
                 values = keras.ops.convert_to_numpy(output)
                 total["n"] += values.size
@@ -139,15 +146,12 @@ def gradient_rms(model: keras.Model, x: np.ndarray, y: np.ndarray, loss=None,
     kernels = [(layer.name, layer.kernel) for layer in _kernel_layers(model) if layer.kernel.path in trainable]
     if not kernels:
         raise ValueError(f"model {model.name!r} has no trainable layer with a kernel (Conv2D, Dense).")
-    if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
-        raise ValueError(f"batch_size must be a positive whole number or None, got {batch_size!r}.")
     x, labels = np.asarray(x), class_indices(y) if np.ndim(y) == 1 else np.asarray(y, dtype="float32")
-    step = batch_size or len(labels)
+    batches = _batches(len(labels), batch_size)
     paths = [variable.path for variable in model.trainable_variables]
     total = dict.fromkeys([kernel.path for _, kernel in kernels], 0.0)
     with statistics_kept(model):
-        for start in range(0, len(labels), step):
-            batch = slice(start, start + step)
+        for batch in batches:
             grads = trainable_gradients(model, lambda yt, yp: keras.ops.mean(loss_fn(yt, yp)),
                                         keras.ops.convert_to_tensor(np.asarray(x[batch], dtype="float32")),
                                         labels[batch])

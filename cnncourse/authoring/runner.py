@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -93,11 +93,15 @@ class NotebookRun:
         self.client.execute_cell(cell, index, execution_count=self.client.code_cells_executed + 1)
         return self.replies.get(index, {})
 
-    def run_all(self, timeout: float | None = None) -> None:
-        """Execute every code cell in order, each with ``timeout``; raises as :meth:`run_cell` does."""
+    def run_all(self, timeout: float | None = None,
+                after_each: Callable[[int, nbformat.NotebookNode], None] | None = None) -> None:
+        """Execute every code cell in order, each with ``timeout``; raises as :meth:`run_cell` does.
+        ``after_each(index, cell)`` is called after each code cell (e.g. to measure it)."""
         for index, cell in enumerate(self.nb.cells):
             if cell.cell_type == "code":
                 self.run_cell(index, timeout)
+                if after_each is not None:
+                    after_each(index, cell)
 
 
 def error_summary(error: Exception) -> str:
