@@ -48,3 +48,19 @@ def pytest_collection_modifyitems(items):
         if item.path.suffix == ".ipynb":
             item.add_marker(pytest.mark.slow)
     items.sort(key=_start_order)  # stable: each file's items keep their order
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The slowest cells of the lessons tests/test_site.py executed, and each lesson's time outside its cells
+    (kernel start, waiting): where a slow run of the suite spent its time."""
+    rows = []
+    for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get("failed", []):
+        cells = dict(report.user_properties).get("cell_seconds") if report.when == "call" else None
+        if cells:
+            lesson = report.nodeid.rpartition("[")[2].rstrip("]")
+            rows += [(seconds, f"{lesson} cell {index}") for index, seconds in cells.items()]
+            rows.append((report.duration - sum(cells.values()), f"{lesson} outside its cells"))
+    if rows:
+        terminalreporter.section("slowest lesson cells (tests/test_site.py)")
+        for seconds, where in sorted(rows, reverse=True)[:15]:
+            terminalreporter.write_line(f"{seconds:8.1f}s  {where}")

@@ -10,6 +10,7 @@ or anchor is broken.
 import functools
 import http.server
 import threading
+from datetime import datetime
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -42,9 +43,21 @@ def _execute(lesson, executed):
         pytest.fail(str(error), pytrace=False)
 
 
+def _cell_seconds(nb) -> dict[int, float]:
+    """Each executed code cell's run time, from the timestamps nbclient records in its metadata."""
+    seconds = {}
+    for index, cell in enumerate(nb.cells):
+        timing = cell.metadata.get("execution", {})
+        if "iopub.execute_input" in timing and "shell.execute_reply" in timing:
+            start, end = (datetime.fromisoformat(timing[key]) for key in ("iopub.execute_input", "shell.execute_reply"))
+            seconds[index] = (end - start).total_seconds()
+    return seconds
+
+
 @pytest.mark.parametrize("lesson", LESSONS)
-def test_lesson_runs_top_to_bottom_with_its_exercises_unanswered(lesson, executed):
+def test_lesson_runs_top_to_bottom_with_its_exercises_unanswered(lesson, executed, record_property):
     nb = nbformat.read(_execute(lesson, executed), as_version=4)
+    record_property("cell_seconds", _cell_seconds(nb))  # conftest.py reports the slowest cells
     checks = [cell for cell in nb.cells if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade")]
     verdicts = [output.data[VERDICT] for cell in checks for output in cell.outputs if VERDICT in output.get("data", {})]
     assert checks and len(verdicts) == len(checks), f"{len(checks)} exercise checks, {len(verdicts)} verdicts shown"
