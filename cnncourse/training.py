@@ -18,7 +18,9 @@ class TrainingResult:
     ``history`` maps each Keras metric name (``loss``, ``accuracy``, ``val_loss``,
     ``val_accuracy``, ...) to one value per epoch. ``val_images_trained_on`` is how many of the
     validation images were also training images (pixel for pixel; see :func:`shared_images`): above 0,
-    the validation scores are not scores on unseen images. None where nobody counted (a result built by hand).
+    the validation scores are not scores on unseen images. ``steps_per_epoch`` and ``images_per_epoch`` are
+    how many batches, and how many images in them, each epoch trained on (runs with different batch sizes are
+    compared per step or per image). Each is None where nobody counted (a result built by hand).
     """
     name: str
     history: dict
@@ -26,6 +28,8 @@ class TrainingResult:
     model: keras.Model = field(repr=False)
     seed: int = 0
     val_images_trained_on: int | None = None
+    steps_per_epoch: int | None = None
+    images_per_epoch: int | None = None
 
     @property
     def epochs(self) -> int:
@@ -173,9 +177,11 @@ def train(model: Callable[[], keras.Model], x: np.ndarray, y: np.ndarray, *,
     history = built.fit(x, y, validation_data=validation_data, epochs=epochs, batch_size=batch_size,
                         callbacks=callbacks, verbose=0, validation_batch_size=validation_batch_size, **fit_kwargs)
     seconds = time.perf_counter() - start
+    steps = fit_kwargs.get("steps_per_epoch") or int(np.ceil(len(x) / batch_size))
     return TrainingResult(name=name, history={k: [float(v) for v in vals] for k, vals in history.history.items()},
                           seconds=seconds, model=built, seed=seed,
-                          val_images_trained_on=shared_images(x, _images_of(validation_data)))
+                          val_images_trained_on=shared_images(x, _images_of(validation_data)),
+                          steps_per_epoch=steps, images_per_epoch=min(steps * batch_size, len(x)))
 
 
 def _fingerprints(images: np.ndarray, dtype: np.dtype, chunk: int = 2048) -> list[bytes]:

@@ -71,6 +71,15 @@ def test_train_returns_history_time_and_model(tiny_data):
     assert predict_classes(result.model, x[:8]).shape == (8,)
 
 
+@pytest.mark.parametrize("batch_size, fit_kwargs", [(16, {}), (64, {}), (8, {"steps_per_epoch": 2})])
+def test_train_records_the_steps_and_images_of_each_epoch(tiny_data, batch_size, fit_kwargs):
+    x, y = tiny_data
+    result = train(tiny_model, x, y, validation_data=(x[:16], y[:16]), epochs=2, batch_size=batch_size,
+                   progress=False, **fit_kwargs)
+    assert int(result.model.optimizer.iterations) == 2 * result.steps_per_epoch  # the steps Keras really took
+    assert result.images_per_epoch == min(result.steps_per_epoch * batch_size, len(x))
+
+
 def test_mean_gap_averages_the_last_epochs_gaps():
     history = {"accuracy": [0.3, 0.9, 0.8, 0.7], "val_accuracy": [0.3, 0.4, 0.5, 0.6]}
     result = TrainingResult("by hand", history, seconds=1.0, model=None)

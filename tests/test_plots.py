@@ -314,6 +314,19 @@ def test_plot_accuracy_over_time_puts_each_epoch_at_its_training_seconds():
         plots.plot_accuracy_over_time({"x": ([1, 2], [0.3])})
 
 
+def test_plot_steps_and_images_counts_each_epoch_in_steps_and_in_images():
+    small = result("batch 64", [0.3, 0.5, 0.7], [0.3, 0.4, 0.45])
+    small.steps_per_epoch, small.images_per_epoch = 47, 3000
+    big = result("batch 512", [0.2, 0.4, 0.5], [0.2, 0.35, 0.4])
+    big.steps_per_epoch, big.images_per_epoch = 6, 3000
+    by_step, by_image = plots.plot_steps_and_images(small, big).axes
+    assert list(by_step.lines[1].get_xdata()) == [0, 6, 12, 18] and list(by_step.lines[0].get_xdata())[-1] == 141
+    assert list(by_image.lines[0].get_xdata()) == list(by_image.lines[1].get_xdata()) == [0, 3000, 6000, 9000]
+    assert list(by_image.lines[1].get_ydata())[1:] == [0.2, 0.35, 0.4]
+    with pytest.raises(ValueError, match="no steps or images per epoch recorded for \\['by hand'\\]"):
+        plots.plot_steps_and_images(small, result("by hand", [0.1] * 3, [0.1] * 3))
+
+
 def test_plot_confidence_threshold_computes_the_share_answered_and_its_accuracy():
     # Four images: sure and right, sure and wrong, unsure and right, unsure and wrong.
     probabilities = np.array([[0.95, 0.05], [0.05, 0.95], [0.6, 0.4], [0.4, 0.6]])

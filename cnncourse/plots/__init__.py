@@ -30,6 +30,7 @@ from cnncourse.plots.curves import (
     plot_learning_curve_fit,
     plot_lr_range,
     plot_metric,
+    plot_steps_and_images,
     plot_train_val,
 )
 from cnncourse.plots.figures import new_figure
@@ -67,6 +68,7 @@ __all__ = [
     "plot_metric",
     "plot_per_class_recall",
     "plot_pixel_histogram",
+    "plot_steps_and_images",
     "plot_train_val",
     "plot_waterfall",
     "show_augmented",

@@ -179,6 +179,28 @@ def plot_accuracy_over_time(runs: Mapping[str, tuple[Sequence[float], Sequence[f
     return ax.figure
 
 
+def plot_steps_and_images(*results: TrainingResult,
+                          title: str | None = "the same runs, counted two ways") -> Figure:
+    """Validation accuracy of runs that differ in batch size, against training steps (left) and against images
+    trained on (right), from each run's ``steps_per_epoch`` and ``images_per_epoch`` (what ``train`` records): a
+    bigger batch learns more per step, a smaller one more per image."""
+    _check_results(results)
+    uncounted = [r.name for r in results if not (r.steps_per_epoch and r.images_per_epoch)]
+    if uncounted:
+        raise ValueError(f"no steps or images per epoch recorded for {uncounted}: pass runs that train() returned.")
+    fig, axes = figure_grid(1, 2, figsize=(11, 3.8))
+    top = max(float(np.nanmax(r.history["val_accuracy"])) for r in results)
+    for ax, per, xlabel, title in zip(axes[0], ("steps_per_epoch", "images_per_epoch"),
+                                      ("training steps (batches)", "images trained on"), ("per step", "per image")):
+        plot_accuracy_over_time({r.name: (np.arange(1, r.epochs + 1) * getattr(r, per), r.history["val_accuracy"])
+                                 for r in results}, ax=ax, xlabel=f"{xlabel}, log scale", title=title)
+        ax.set_xscale("log")  # runs a factor of 8 apart in steps or images stay readable side by side
+        ax.set_ylim(0, min(1.0, top + 0.1))
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
 def plot_batch_losses(losses: Mapping[str, Sequence[float]], ax: Axes | None = None,
                       title: str = "training loss of each batch") -> Figure:
     """The loss of every training batch, one line per run (``BatchLosses().losses``): a shuffled run's loss
