@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from queue import Empty
 
 import nbformat
+from jupyter_client.asynchronous import AsyncKernelClient
+from jupyter_client.channels import AsyncZMQSocketChannel
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
+from traitlets import Type
 
 from cnncourse.data import DATA_DIR_ENV
 
@@ -32,9 +37,39 @@ class _CurrentEnvironment(KernelSpecManager):
                                       **ipykernel.kernelspec.get_kernel_dict())
 
 
+POLL_SLICE_S = 1.0
+
+
+class SlicedPollChannel(AsyncZMQSocketChannel):
+    """A channel that waits for a message in slices of ``POLL_SLICE_S`` seconds, however long the timeout.
+
+    pyzmq's asyncio poll is woken through an edge-triggered file descriptor and can miss a message that has
+    already arrived (seen after cells that show widgets; nbclient issue #312). It then finds the message only
+    when its timeout ends: a lesson's run, or a learner's grading, sat idle for a cell's whole time limit (900 s
+    in CI) before going on. Each slice ends in a level-triggered ``zmq_poll``, which sees the message."""
+
+    async def get_msg(self, timeout: float | None = None) -> dict:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = POLL_SLICE_S if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                return await super().get_msg(timeout=min(POLL_SLICE_S, left))
+            except Empty:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise
+
+
+class SlicedPollClient(AsyncKernelClient):
+    """A kernel client whose shell and IOPub channels are :class:`SlicedPollChannel` (nbclient waits on both)."""
+
+    shell_channel_class = Type(SlicedPollChannel)
+    iopub_channel_class = Type(SlicedPollChannel)
+
+
 def current_env_kernel_manager() -> AsyncKernelManager:
-    """A kernel manager whose ``python3`` kernel runs ``sys.executable``."""
-    return AsyncKernelManager(kernel_name="python3", kernel_spec_manager=_CurrentEnvironment())
+    """A kernel manager whose ``python3`` kernel runs ``sys.executable``, talked to by a :class:`SlicedPollClient`."""
+    return AsyncKernelManager(kernel_name="python3", kernel_spec_manager=_CurrentEnvironment(),
+                              client_class=f"{__name__}.SlicedPollClient")
 
 
 class NotebookRun:
