@@ -80,6 +80,17 @@ def test_train_records_the_steps_and_images_of_each_epoch(tiny_data, batch_size,
     assert result.images_per_epoch == min(result.steps_per_epoch * batch_size, len(x))
 
 
+def test_train_releases_the_traced_steps_and_the_model_still_trains_and_evaluates(tiny_data):
+    x, y = tiny_data
+    result = train(tiny_model, x, y, validation_data=(x[:16], y[:16]), epochs=1, progress=False)
+    assert result.model.train_function is None and result.model.test_function is None  # memory a lesson keeps
+    before = int(result.model.optimizer.iterations)
+    result.model.fit(x, y, epochs=1, batch_size=32, verbose=0)
+    assert int(result.model.optimizer.iterations) == before + 2
+    loss, accuracy = result.model.evaluate(x, y, verbose=0)
+    assert np.isfinite(loss) and 0 <= accuracy <= 1
+
+
 def test_mean_gap_averages_the_last_epochs_gaps():
     history = {"accuracy": [0.3, 0.9, 0.8, 0.7], "val_accuracy": [0.3, 0.4, 0.5, 0.6]}
     result = TrainingResult("by hand", history, seconds=1.0, model=None)
