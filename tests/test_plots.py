@@ -319,7 +319,10 @@ def test_plot_steps_and_images_counts_each_epoch_in_steps_and_in_images():
     small.steps_per_epoch, small.images_per_epoch = 47, 3000
     big = result("batch 512", [0.2, 0.4, 0.5], [0.2, 0.35, 0.4])
     big.steps_per_epoch, big.images_per_epoch = 6, 3000
-    by_step, by_image = plots.plot_steps_and_images(small, big).axes
+    fig = plots.plot_steps_and_images(small, big, title="two batch sizes")
+    by_step, by_image = fig.axes
+    assert fig._suptitle.get_text() == "two batch sizes" and [by_step.get_title(), by_image.get_title()] == [
+        "per step", "per image"]
     assert list(by_step.lines[1].get_xdata()) == [0, 6, 12, 18] and list(by_step.lines[0].get_xdata())[-1] == 141
     assert list(by_image.lines[0].get_xdata()) == list(by_image.lines[1].get_xdata()) == [0, 3000, 6000, 9000]
     assert list(by_image.lines[1].get_ydata())[1:] == [0.2, 0.35, 0.4]

@@ -190,10 +190,10 @@ def plot_steps_and_images(*results: TrainingResult,
         raise ValueError(f"no steps or images per epoch recorded for {uncounted}: pass runs that train() returned.")
     fig, axes = figure_grid(1, 2, figsize=(11, 3.8))
     top = max(float(np.nanmax(r.history["val_accuracy"])) for r in results)
-    for ax, per, xlabel, title in zip(axes[0], ("steps_per_epoch", "images_per_epoch"),
+    for ax, per, xlabel, panel in zip(axes[0], ("steps_per_epoch", "images_per_epoch"),
                                       ("training steps (batches)", "images trained on"), ("per step", "per image")):
         plot_accuracy_over_time({r.name: (np.arange(1, r.epochs + 1) * getattr(r, per), r.history["val_accuracy"])
-                                 for r in results}, ax=ax, xlabel=f"{xlabel}, log scale", title=title)
+                                 for r in results}, ax=ax, xlabel=f"{xlabel}, log scale", title=panel)
         ax.set_xscale("log")  # runs a factor of 8 apart in steps or images stay readable side by side
         ax.set_ylim(0, min(1.0, top + 0.1))
     if title:
