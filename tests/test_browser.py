@@ -199,6 +199,8 @@ def _run_all_and_wait(page, expected_cells):
         prompts = _prompts(page)
         numbered = [p for p in prompts if p.startswith("[") and p[1:-2].isdigit()]
         idle = page.get_attribute(indicator, "data-status") == "idle"
+        # Done when the kernel is idle again after running something: right after the click, before the first
+        # queued cell starts, the kernel is idle too, with no cell numbered yet.
         if idle and len(prompts) == expected_cells and "[*]:" not in prompts and numbered:
             return prompts, numbered
         if time.monotonic() > deadline:
