@@ -164,6 +164,11 @@ def _prompts(page):
         ".jp-NotebookPanel .jp-CodeCell .jp-InputArea-prompt", "els => els.map(e => e.textContent)")]
 
 
+def _any_cell_queued(page):
+    """Whether some code cell is queued, running or has run: its prompt is no longer '[ ]:'."""
+    return any(prompt != "[ ]:" for prompt in _prompts(page))
+
+
 def _click_run_all(page):
     """Run > Run All Cells, as a learner does it. Lumino runs the menu item that is *active* (highlighted)
     when the mouse button comes up, and makes it active on mousemove; so hover first and wait for the highlight."""
@@ -185,9 +190,9 @@ def _run_all_and_wait(page, expected_cells):
     for attempt in range(1, RUN_ALL_CLICKS + 1):
         _click_run_all(page)
         started = time.monotonic() + START_S
-        while _prompts(page) and all(p == "[ ]:" for p in _prompts(page)) and time.monotonic() < started:
+        while not (queued := _any_cell_queued(page)) and time.monotonic() < started:
             page.wait_for_timeout(250)
-        if any(p != "[ ]:" for p in _prompts(page)):
+        if queued:
             break
         print(f"Run All Cells, click {attempt}: no cell queued within {START_S} s; "
               f"{page.locator('.lm-Menu').count()} menu(s) open")
